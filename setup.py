@@ -1,0 +1,34 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="gluon-resnet",
+    version="0.1.0",
+    description="The ResNet family in MXNet Gluon: define, train, understand, ship.",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["gluon_resnet", "gluon_resnet.*"]),
+    python_requires=">=3.9,<3.14",
+    install_requires=[
+        "mxnet==1.9.1",
+        # MXNet 1.9.1 needs numpy < 2; numpy 1.26 is the first with 3.12/3.13 wheels and
+        # needs the aliases gluon_resnet._compat restores.
+        "numpy<1.24; python_version<'3.12'",
+        "numpy>=1.26,<2; python_version>='3.12'",
+        # Python 3.12 dropped distutils, which MXNet imports; setuptools provides it.
+        "setuptools; python_version>='3.12'",
+        "tqdm",
+    ],
+    extras_require={
+        # GluonCV is a reference for the tests (its weights and models); its own
+        # dependencies are pinned so pip keeps numpy below 2.
+        "test": [
+            "pytest",
+            "gluoncv==0.10.5.post0; python_version<'3.12'",
+            "opencv-python<4.9; python_version<'3.12'",
+            "matplotlib<3.9; python_version<'3.12'",
+            "scipy<1.12; python_version<'3.12'",
+            "pandas<2.1; python_version<'3.12'",
+        ],
+    },
+    entry_points={"console_scripts": ["gluon-resnet=gluon_resnet.cli:main"]},
+)
