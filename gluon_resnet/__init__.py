@@ -1,5 +1,20 @@
-"""gluon-resnet: the ResNet family as MXNet Gluon HybridBlocks."""
+"""gluon-resnet: the ResNet family as MXNet Gluon HybridBlocks.
+
+``net = gluon_resnet.resnet18(ctx=mx.cpu())`` builds an initialised, hybridized net;
+``gluon_resnet.list_models()`` names them all.
+"""
 from . import _compat  # noqa: F401  (must run before mxnet is imported)
-from .registry import get_model, list_models, register_model
+from .blocks import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  # noqa: F401
+                     BottleneckV1b, BottleneckV2, Residual, resnet_block)
+from .export import export, load_exported  # noqa: F401
+from .params import load_parameters, save_parameters  # noqa: F401
+from .registry import get_model, list_models, register_model  # noqa: F401
+from .resnet import *  # noqa: F401,F403  (the network classes)
+from .resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44,  # noqa: F401
+                     cifar_resnet56, cifar_resnet110, resnet18, resnet18_v1b, resnet18_v2,
+                     resnet34, resnet34_v1b, resnet34_v2, resnet50, resnet50_v1b,
+                     resnet50_v2, resnet101, resnet101_v1b, resnet101_v2, resnet152,
+                     resnet152_v1b, resnet152_v2, resnet200_v2, resnext50_32x4d,
+                     resnext101_32x4d)
 
 __version__ = "0.1.0"

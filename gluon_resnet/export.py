@@ -1,0 +1,107 @@
+"""Export a net to ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params`` and load it back."""
+import os
+
+import mxnet as mx
+from mxnet.base import MXNetError
+
+from .params import atomic_path
+
+__all__ = ["export", "load_exported"]
+
+
+def _full_shape(input_shape):
+    shape = tuple(input_shape)
+    if len(shape) == 3:
+        shape = (1,) + shape
+    if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ValueError("input_shape must be (C, H, W) or (N, C, H, W) of positive ints, "
+                         "got %r" % (input_shape,))
+    return shape
+
+
+def export(net, path_prefix, input_shape, epoch=0):
+    """Write ``net`` for deployment: ``PREFIX-symbol.json`` and ``PREFIX-%04d.params``.
+
+    The files are what ``HybridBlock.export`` writes and what
+    ``mx.gluon.SymbolBlock.imports`` (or :func:`load_exported`) reads, with the input
+    named ``data``. The net is traced symbolically; it need not be hybridized, and it is
+    not changed (apart from completing deferred initialisation with one inference pass on
+    zeros of ``input_shape``). Each file is written to a temporary name and renamed.
+
+    Parameters
+    ----------
+    net : HybridBlock
+        The network.
+    path_prefix : str
+        Path without suffix, e.g. ``"out/resnet18"``; its directory must exist.
+    input_shape : tuple of int
+        ``(C, H, W)`` or ``(N, C, H, W)``; checked against the net.
+    epoch : int, default 0
+        The number in the ``.params`` file name.
+
+    Returns
+    -------
+    tuple of str
+        The paths of the symbol and parameter files.
+    """
+    shape = _full_shape(input_shape)
+    ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    if any(p._deferred_init for p in net.collect_params().values()):
+        with mx.autograd.predict_mode():
+            net(mx.nd.zeros(shape, ctx=ctx))
+    elif hasattr(net, "_check_input"):
+        net._check_input(shape)
+    sym = net(mx.sym.var("data"))
+    try:
+        sym.infer_shape(data=shape)
+    except MXNetError as err:
+        raise ValueError("the net cannot take input_shape %s: %s"
+                         % (shape, str(err).strip().splitlines()[0])) from None
+    arg_names = set(sym.list_arguments())
+    aux_names = set(sym.list_auxiliary_states())
+    arrays = {}
+    for param in net.collect_params().values():
+        if param.name in arg_names:
+            arrays["arg:" + param.name] = param._reduce()
+        elif param.name in aux_names:
+            arrays["aux:" + param.name] = param._reduce()
+    sym_path = "%s-symbol.json" % path_prefix
+    params_path = "%s-%04d.params" % (path_prefix, epoch)
+    with atomic_path(params_path) as tmp:
+        mx.nd.save(tmp, arrays)
+    with atomic_path(sym_path) as tmp:
+        sym.save(tmp)
+    return sym_path, params_path
+
+
+def load_exported(path_prefix, ctx=None, epoch=0):
+    """Load files written by :func:`export` as a ready-to-run ``SymbolBlock``.
+
+    Parameters
+    ----------
+    path_prefix : str
+        The prefix given to :func:`export`.
+    ctx : Context or list of Context, optional
+        Where to load the parameters; default CPU.
+    epoch : int, default 0
+        The number in the ``.params`` file name.
+
+    Raises
+    ------
+    FileNotFoundError
+        If either file is missing; the message names both.
+    ValueError
+        If the files are unreadable or do not belong together.
+    """
+    sym_path = "%s-symbol.json" % path_prefix
+    params_path = "%s-%04d.params" % (path_prefix, epoch)
+    missing = [p for p in (sym_path, params_path) if not os.path.isfile(p)]
+    if missing:
+        raise FileNotFoundError("an export needs %s and %s; missing: %s"
+                                % (sym_path, params_path, ", ".join(missing)))
+    ctx = ctx if ctx is not None else mx.cpu()
+    try:
+        return mx.gluon.SymbolBlock.imports(sym_path, ["data"], params_path, ctx=ctx)
+    except (MXNetError, AssertionError, ValueError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError("cannot load the export %s-*: %s" % (path_prefix, reason)) from None

@@ -1,0 +1,124 @@
+"""Loading and saving ``.params`` files with errors that say what does not fit."""
+import os
+import tempfile
+
+import mxnet as mx
+from mxnet.base import MXNetError
+
+__all__ = ["load_parameters", "save_parameters", "atomic_path"]
+
+
+def _brief(names, limit=4):
+    names = sorted(names)
+    more = " and %d more" % (len(names) - limit) if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def read_params_file(path):
+    """Read an MXNet ``.params`` file into a dict of NDArrays, or raise a clear error."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError("no parameter file at %s" % path)
+    try:
+        loaded = mx.nd.load(path)
+    except MXNetError as err:
+        reason = str(err).strip().splitlines()[0]
+        raise ValueError("%s is not a readable MXNet .params file (truncated or corrupt?): %s"
+                         % (path, reason)) from None
+    if not isinstance(loaded, dict) or not loaded:
+        raise ValueError("%s holds no named parameters (expected a file written by "
+                         "save_parameters)" % path)
+    return loaded
+
+
+def load_parameters(net, path, ctx=None):
+    """Load a ``.params`` file into ``net``, checking every name and shape first.
+
+    Reads files written by ``Block.save_parameters`` (structural names such as
+    ``features.0.weight``), as published by MXNet's and GluonCV's model zoos.
+
+    Parameters
+    ----------
+    net : Block
+        The network to fill.
+    path : str
+        The ``.params`` file.
+    ctx : Context or list of Context, optional
+        Where to put the parameters; default CPU.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is unreadable, or its parameter names or shapes do not fit ``net``
+        (e.g. it was saved from another architecture); nothing is loaded then.
+    """
+    loaded = read_params_file(path)
+    name = getattr(net, "model_name", None) or type(net).__name__
+    if all(key.startswith(("arg:", "aux:")) for key in loaded):
+        raise ValueError("%s is an exported (symbol) parameter file; load it with "
+                         "gluon_resnet.load_exported(prefix)" % path)
+    if not any("." in key for key in loaded):
+        # Legacy files name parameters by prefix (e.g. resnetv10_conv0_weight), which
+        # depends on how many nets a process had built; only MXNet's own loader reads them.
+        net.collect_params().load(path, ctx, restore_prefix=net.prefix)
+        return net
+    expected = net._collect_params_with_prefix()
+    missing, unexpected = set(expected) - set(loaded), set(loaded) - set(expected)
+    if missing or unexpected:
+        raise ValueError(
+            "%s does not fit %s: it lacks %d of the net's parameters (%s) and has %d the net "
+            "does not (%s); it was probably saved from another architecture"
+            % (path, name, len(missing), _brief(missing) or "none", len(unexpected),
+               _brief(unexpected) or "none"))
+    wrong = []
+    for key, param in expected.items():
+        want, got = param.shape, loaded[key].shape
+        if len(want) != len(got) or any(w not in (0, g) for w, g in zip(want, got)):
+            wrong.append("%s: file %s, net %s" % (key, got, want))
+    if wrong:
+        hint = ""
+        output = [w for w in wrong if w.split(".")[0] in ("output", "fc")]
+        if output and len(output) == len(wrong):
+            hint = "; the output layer differs: pass classes=%d" % loaded[
+                wrong[0].split(":")[0]].shape[0]
+        raise ValueError("%s does not fit %s: %d parameter shapes differ (%s)%s"
+                         % (path, name, len(wrong), "; ".join(wrong[:3]), hint))
+    for key, param in expected.items():
+        param._load_init(loaded[key], ctx)
+    return net
+
+
+class atomic_path:
+    """Context manager giving a temporary path that is renamed to ``path`` on success.
+
+    An interrupted or failed write leaves any earlier file at ``path`` untouched and no
+    temporary file behind.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __enter__(self):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            raise FileNotFoundError("directory %s does not exist" % directory)
+        fd, self.tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-",
+                                        suffix=os.path.basename(self.path))
+        os.close(fd)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        elif os.path.exists(self.tmp):
+            os.remove(self.tmp)
+        return False
+
+
+def save_parameters(net, path):
+    """Save ``net``'s parameters to ``path`` atomically (temporary file, then rename)."""
+    with atomic_path(path) as tmp:
+        net.save_parameters(tmp)
+    return path

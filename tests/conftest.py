@@ -1,0 +1,38 @@
+import os
+
+import gluon_resnet  # noqa: F401  (first: bridges numpy/distutils gaps before mxnet loads)
+import mxnet as mx
+import numpy as np
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    mx.random.seed(0)
+    np.random.seed(0)
+
+
+def randomize(net, seed=0):
+    """Give every parameter, BN running statistics included, random non-trivial values.
+
+    Running means/variances stay at 0/1 after initialisation, which would let a wrong
+    BN wiring pass an inference-mode comparison; this makes every value matter.
+    """
+    rng = np.random.RandomState(seed)
+    for name, param in sorted(net.collect_params().items()):
+        shape = param.shape
+        if name.endswith(("running_var", "gamma")):
+            value = rng.uniform(0.5, 1.5, shape)
+        elif name.endswith(("running_mean", "beta", "bias")):
+            value = rng.uniform(-0.2, 0.2, shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            value = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
+        param.set_data(mx.nd.array(value))
+
+
+def max_diff(a, b):
+    return float(np.abs(a.asnumpy() - b.asnumpy()).max())

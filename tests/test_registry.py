@@ -1,0 +1,40 @@
+import pytest
+
+import gluon_resnet
+from gluon_resnet import registry
+
+EXPECTED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+            "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",
+            "resnet200_v2", "resnet18_v1b", "resnet34_v1b", "resnet50_v1b", "resnet101_v1b",
+            "resnet152_v1b", "resnext50_32x4d", "resnext101_32x4d", "cifar_resnet20",
+            "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110"}
+
+
+def test_list_models_has_the_zoo():
+    assert set(gluon_resnet.list_models()) == EXPECTED
+    assert gluon_resnet.list_models() == sorted(EXPECTED)
+
+
+def test_factories_are_exported_and_registered():
+    for name in EXPECTED:
+        assert registry._MODELS[name] is getattr(gluon_resnet, name)
+
+
+def test_register_model_rejects_duplicates():
+    def resnet18():
+        pass
+    with pytest.raises(ValueError, match="'resnet18' is already registered"):
+        registry.register_model(resnet18)
+    assert registry._MODELS["resnet18"] is gluon_resnet.resnet18
+
+
+def test_unknown_name_lists_close_matches():
+    with pytest.raises(ValueError, match=r"unknown model 'resnet51'.*resnet50"):
+        gluon_resnet.get_model("resnet51")
+    with pytest.raises(ValueError, match="list_models"):
+        gluon_resnet.get_model("vgg16")
+
+
+def test_get_model_passes_arguments():
+    net = gluon_resnet.get_model("cifar_resnet20", classes=7, hybridize=False)
+    assert net.output._units == 7
