@@ -15,11 +15,14 @@ def _seed():
     np.random.seed(0)
 
 
-def randomize(net, seed=0):
+def randomize(net, x=None, seed=0):
     """Give every parameter, BN running statistics included, random non-trivial values.
 
     Running means/variances stay at 0/1 after initialisation, which would let a wrong
-    BN wiring pass an inference-mode comparison; this makes every value matter.
+    BN wiring pass an inference-mode comparison; this makes every value matter. With a
+    batch ``x``, the running statistics are then set to that batch's statistics (one
+    training step's forward and backward with BN momentum 0), so deep nets stay at a sane scale in
+    inference mode instead of overflowing.
     """
     rng = np.random.RandomState(seed)
     for name, param in sorted(net.collect_params().items()):
@@ -32,6 +35,27 @@ def randomize(net, seed=0):
             fan_in = int(np.prod(shape[1:]))
             value = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
         param.set_data(mx.nd.array(value))
+    if x is not None:
+        bns = []
+        _collect_batchnorms(net, bns)
+        for bn in bns:
+            bn._kwargs["momentum"], bn._saved_momentum = 0.0, bn._kwargs["momentum"]
+        try:
+            # With oneDNN, MXNet updates BN running statistics during backward.
+            with mx.autograd.record():
+                out = net(x)
+            out.backward()
+            mx.nd.waitall()
+        finally:
+            for bn in bns:
+                bn._kwargs["momentum"] = bn._saved_momentum
+
+
+def _collect_batchnorms(block, out):
+    if isinstance(block, mx.gluon.nn.BatchNorm):
+        out.append(block)
+    for child in block._children.values():
+        _collect_batchnorms(child, out)
 
 
 def max_diff(a, b):

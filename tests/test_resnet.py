@@ -1,0 +1,138 @@
+import hashlib
+
+import mxnet as mx
+import pytest
+from mxnet.gluon.model_zoo import vision
+
+import gluon_resnet
+from conftest import max_diff, randomize
+from gluon_resnet import model_store
+
+ALL = gluon_resnet.list_models()
+
+
+def small_input(name, channels=3, batch=4):
+    size = 8 if name.startswith("cifar") else 64
+    return mx.nd.random.normal(shape=(batch, channels, size, size))
+
+
+def learnable(net):
+    return sum(p.data().size for n, p in net.collect_params().items()
+               if not n.endswith(("running_mean", "running_var")))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_hybridized_equals_imperative(name):
+    x = small_input(name)
+    net = gluon_resnet.get_model(name, hybridize=False)
+    net(x)
+    randomize(net, small_input(name))   # calibrated on another batch than x
+    with mx.autograd.predict_mode():
+        imperative = net(x)
+    with mx.autograd.record(train_mode=True):
+        imperative_train = net(x)
+    net.hybridize(static_alloc=True)
+    with mx.autograd.predict_mode():
+        hybrid = net(x)
+    with mx.autograd.record(train_mode=True):
+        hybrid_train = net(x)
+    assert net._cached_op is not None
+    assert max_diff(hybrid, imperative) <= 1e-5
+    assert max_diff(hybrid_train, imperative_train) <= 1e-5
+    # Training mode really differs (batch statistics), so both modes are exercised.
+    assert max_diff(imperative, imperative_train) > 1e-3
+
+
+@pytest.mark.parametrize("name, theirs", [
+    ("resnet18", "resnet18_v1"), ("resnet34", "resnet34_v1"), ("resnet50", "resnet50_v1"),
+    ("resnet101", "resnet101_v1"), ("resnet152", "resnet152_v1"),
+    ("resnet18_v2", "resnet18_v2"), ("resnet50_v2", "resnet50_v2")])
+def test_parameter_count_equals_mxnet_zoo(name, theirs):
+    x = small_input(name, batch=1)
+    ours, ref = gluon_resnet.get_model(name), vision.get_model(theirs)
+    ref.initialize()
+    ref(x)
+    ours(x)
+    assert learnable(ours) == learnable(ref)
+
+
+def test_published_parameter_counts():
+    # ResNet-18: 11,689,512 (torchvision's count of the same architecture, "11.7M").
+    assert learnable(gluon_resnet.resnet18(in_channels=3)) == 11689512
+    # ResNet-50 v1b is torchvision's ResNet-50 exactly: 25,557,032 ("25.6M"); MXNet's v1
+    # adds biases to the bottlenecks' 1x1 convolutions and still rounds to 25.6M.
+    assert learnable(gluon_resnet.resnet50_v1b(in_channels=3)) == 25557032
+    assert round(learnable(gluon_resnet.resnet50(in_channels=3)) / 1e6, 1) == 25.6
+
+
+def test_ctx_list_and_in_channels():
+    net = gluon_resnet.resnet18(ctx=[mx.cpu(0), mx.cpu(1)], in_channels=1, classes=10,
+                                thumbnail=True)
+    w = net.features[0].weight
+    assert w.shape == (64, 1, 3, 3) and w.list_ctx() == [mx.cpu(0), mx.cpu(1)]
+    assert net(mx.nd.ones((2, 1, 28, 28))).shape == (2, 10)
+
+
+def test_thumbnail_keeps_resolution_for_28x28():
+    net = gluon_resnet.resnet18(thumbnail=True, in_channels=1, classes=10)
+    feats = net.features[:-1](mx.nd.ones((1, 1, 28, 28)))
+    assert feats.shape == (1, 512, 4, 4)    # 28 -> 28, 14, 7, 4: stride 8, no max-pool
+
+
+def test_wrong_channel_count_is_named():
+    net = gluon_resnet.resnet18(in_channels=3)
+    with pytest.raises(ValueError, match="resnet18 expects 3 input channels, got 1; "
+                                         "pass in_channels=1"):
+        net(mx.nd.ones((1, 1, 64, 64)))
+    inferred = gluon_resnet.resnet18()
+    inferred(mx.nd.ones((1, 3, 64, 64)))
+    with pytest.raises(ValueError, match="expects 3 input channels, got 4"):
+        inferred(mx.nd.ones((1, 4, 64, 64)))
+
+
+def test_too_small_input_is_named():
+    with pytest.raises(ValueError, match=r"at least 32x32 pixels, got 28x28.*thumbnail=True"):
+        gluon_resnet.resnet18()(mx.nd.ones((1, 1, 28, 28)))
+    with pytest.raises(ValueError, match=r"at least 4x4 pixels, got 3x3"):
+        gluon_resnet.cifar_resnet20()(mx.nd.ones((1, 3, 3, 3)))
+    with pytest.raises(ValueError, match=r"4-D batch \(N, C, H, W\), got shape \(3, 64, 64\)"):
+        gluon_resnet.resnet18()(mx.nd.ones((3, 64, 64)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(in_channels=-1), "in_channels must be a non-negative int"),
+    (dict(classes=0), "classes must be a positive int, got 0"),
+    (dict(classes=2.5), "classes must be a positive int, got 2.5"),
+])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gluon_resnet.resnet18(**kwargs)
+
+
+def test_thumbnail_does_not_apply_to_cifar():
+    with pytest.raises(ValueError, match="already has a 3x3 stem"):
+        gluon_resnet.cifar_resnet20(thumbnail=True)
+
+
+def test_pretrained_true_loads_the_published_file(tmp_path, monkeypatch):
+    """pretrained=True finds a file with the published name and checksum in root."""
+    ref = vision.resnet18_v1()
+    ref.initialize()
+    x = small_input("resnet18")
+    ref(x)
+    randomize(ref, x)
+    name = model_store.published_file_name("resnet18")
+    ref.save_parameters(str(tmp_path / name))
+    sha1 = hashlib.sha1((tmp_path / name).read_bytes()).hexdigest()
+    zoo, published, _ = model_store.PUBLISHED["resnet18"]
+    monkeypatch.setitem(model_store.PUBLISHED, "resnet18", (zoo, published, sha1))
+    monkeypatch.setattr(model_store, "published_file_name", lambda n: name)
+    net = gluon_resnet.resnet18(pretrained=True, root=str(tmp_path))
+    assert max_diff(net(x), ref(x)) <= 1e-5
+
+
+def test_pretrained_true_offline_says_where_to_put_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(model_store, "REPO_URL", "http://127.0.0.1:9/")
+    monkeypatch.delenv("MXNET_GLUON_REPO", raising=False)
+    with pytest.raises(model_store.WeightsNotFoundError, match=str(tmp_path)):
+        gluon_resnet.resnet18(pretrained=True, root=str(tmp_path))
