@@ -172,19 +172,25 @@ def _check_input_shape(input_shape):
 
 
 def _block_paths(net):
-    """Map each block prefix to its structural path ('' for ``net``), shallowest first."""
+    """Structural paths of ``net``'s blocks ('' for ``net`` itself).
+
+    Returns ``(prefix -> path, shallowest first; path -> prefix; set of leaf paths)``.
+    """
     prefix_to_path = {}
     path_to_prefix = {}
+    leaves = set()
 
     def walk(block, path):
         path_to_prefix[path] = block.prefix
+        if not block._children:
+            leaves.add(path)
         if block.prefix and block.prefix not in prefix_to_path:
             prefix_to_path[block.prefix] = path
         for key, child in block._children.items():
             walk(child, "%s.%s" % (path, key) if path else key)
 
     walk(net, "")
-    return prefix_to_path, path_to_prefix
+    return prefix_to_path, path_to_prefix, leaves
 
 
 def _mxnet_reason(err):
@@ -257,7 +263,7 @@ def summary(net, input_shape, ctx=None):
     out_shape = dict(zip(internals.list_outputs(), out_shapes))
 
     by_param_name = {p.name: (key, p) for key, p in net._collect_params_with_prefix().items()}
-    prefix_to_path, path_to_prefix = _block_paths(net)
+    prefix_to_path, path_to_prefix, leaves = _block_paths(net)
     prefixes = sorted(prefix_to_path, key=len, reverse=True)
 
     def owner(node_name, param_names):
@@ -311,7 +317,7 @@ def summary(net, input_shape, ctx=None):
                                        params=sum(_prod(arg_shape[n]) for n in learnable),
                                        macs=int(macs))))
 
-    # A block that issues one op is named by its path alone (``features.0``); ops that
+    # A leaf block issuing one op is named by its path alone (``features.0``); ops that
     # a block issues in its own hybrid_forward get ``path:op`` (``features.4:_plus0``).
     ops_per_block = {}
     for path, _, _ in found:
@@ -320,7 +326,7 @@ def summary(net, input_shape, ctx=None):
     for path, rest, fields in found:
         if path is None:
             name = rest
-        elif ops_per_block[path] == 1 or rest in ("", "fwd"):
+        elif rest in ("", "fwd") or (path in leaves and ops_per_block[path] == 1):
             name = path
         else:
             name = "%s:%s" % (path, rest)
