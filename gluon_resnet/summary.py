@@ -234,7 +234,7 @@ def summary(net, input_shape, ctx=None):
     >>> from mxnet.gluon.model_zoo import vision
     >>> s = summary(vision.resnet18_v1(), (3, 224, 224))
     >>> round(s.total_params / 1e6, 1), round(s.total_macs / 1e9, 2)
-    (11.7, 1.82)
+    (11.7, 1.81)
     """
     if not isinstance(net, HybridBlock):
         raise TypeError("summary expects a gluon HybridBlock, got %s" % type(net).__name__)
