@@ -64,18 +64,18 @@ class _ResNetBase(HybridBlock):
                    width, hint))
 
 
-def _add_stem(features, stem, channels):
+def _add_stem(features, stem, channels, in_channels):
     if stem == "imagenet":
-        features.add(nn.Conv2D(channels, 7, 2, 3, use_bias=False))
+        features.add(nn.Conv2D(channels, 7, 2, 3, use_bias=False, in_channels=in_channels))
         features.add(nn.BatchNorm())
         features.add(nn.Activation("relu"))
         features.add(nn.MaxPool2D(3, 2, 1))
     elif stem == "thumbnail":
         # MXNet's thumbnail stem: a single 3x3 convolution, no BN, no pooling.
-        features.add(blocks._conv3x3(channels, 1, 0))
+        features.add(blocks._conv3x3(channels, 1, in_channels))
     else:
         # GluonCV's CIFAR stem: 3x3 convolution and BN (and, as there, no ReLU).
-        features.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False))
+        features.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=in_channels))
         features.add(nn.BatchNorm())
 
 
@@ -126,7 +126,7 @@ class ResNetV1(_ResNetBase):
         self._setup(stem, layers, in_channels)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
-            _add_stem(self.features, stem, channels[0])
+            _add_stem(self.features, stem, channels[0], in_channels)
             for i, num_blocks in enumerate(layers):
                 self.features.add(_make_stage(block, num_blocks, channels[i + 1],
                                               1 if i == 0 else 2, i + 1, channels[i],
@@ -161,7 +161,7 @@ class ResNetV2(_ResNetBase):
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             self.features.add(nn.BatchNorm(scale=False, center=False))
-            _add_stem(self.features, stem, channels[0])
+            _add_stem(self.features, stem, channels[0], in_channels)
             for i, num_blocks in enumerate(layers):
                 self.features.add(_make_stage(block, num_blocks, channels[i + 1],
                                               1 if i == 0 else 2, i + 1, channels[i],
@@ -199,9 +199,10 @@ class ResNetV1b(_ResNetBase):
         self._setup(stem, layers, in_channels)
         with self.name_scope():
             if stem == "imagenet":
-                self.conv1 = nn.Conv2D(channels[0], 7, 2, 3, use_bias=False)
+                self.conv1 = nn.Conv2D(channels[0], 7, 2, 3, use_bias=False,
+                                       in_channels=in_channels)
             else:
-                self.conv1 = blocks._conv3x3(channels[0], 1, 0)
+                self.conv1 = blocks._conv3x3(channels[0], 1, in_channels)
             self.bn1 = nn.BatchNorm()
             self.relu = nn.Activation("relu")
             self.maxpool = nn.MaxPool2D(3, 2, 1) if stem == "imagenet" else None

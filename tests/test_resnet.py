@@ -1,6 +1,7 @@
 import hashlib
 
 import mxnet as mx
+import numpy as np
 import pytest
 from mxnet.gluon.model_zoo import vision
 
@@ -11,8 +12,8 @@ from gluon_resnet import model_store
 ALL = gluon_resnet.list_models()
 
 
-def small_input(name, channels=3, batch=4):
-    size = 8 if name.startswith("cifar") else 64
+def small_input(name, channels=3, batch=4, size=32):
+    size = 8 if name.startswith("cifar") else size
     return mx.nd.random.normal(shape=(batch, channels, size, size))
 
 
@@ -21,26 +22,44 @@ def learnable(net):
                if not n.endswith(("running_mean", "running_var")))
 
 
+def _both_modes(net, x):
+    with mx.autograd.predict_mode():
+        inference = net(x)
+    with mx.autograd.record(train_mode=True):
+        train = net(x)
+    return inference, train
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_hybridized_equals_imperative(name):
-    x = small_input(name)
+    """Hybridized and imperative outputs agree in inference and in training mode.
+
+    In float64 MXNet runs the same kernels both ways, so they must agree to 1e-5. In
+    float32 the hybridized graph runs oneDNN's fused kernels, whose rounding differs, so
+    there the check is relative to the output's scale, at 64x64 so that the last stage's
+    BatchNorm sees more than one value per image.
+    """
+    x = small_input(name, size=64)
     net = gluon_resnet.get_model(name, hybridize=False)
     net(x)
-    randomize(net, small_input(name))   # calibrated on another batch than x
-    with mx.autograd.predict_mode():
-        imperative = net(x)
-    with mx.autograd.record(train_mode=True):
-        imperative_train = net(x)
+    randomize(net, small_input(name, size=64))   # calibrated on another batch than x
+    imperative = _both_modes(net, x)
     net.hybridize(static_alloc=True)
-    with mx.autograd.predict_mode():
-        hybrid = net(x)
-    with mx.autograd.record(train_mode=True):
-        hybrid_train = net(x)
+    hybrid = _both_modes(net, x)
     assert net._cached_op is not None
-    assert max_diff(hybrid, imperative) <= 1e-5
-    assert max_diff(hybrid_train, imperative_train) <= 1e-5
+    for h, i in zip(hybrid, imperative):
+        assert max_diff(h, i) <= 1e-3 * max(1.0, float(i.abs().max().asscalar()))
     # Training mode really differs (batch statistics), so both modes are exercised.
-    assert max_diff(imperative, imperative_train) > 1e-3
+    assert max_diff(*imperative) > 1e-3
+
+    net.cast("float64")
+    x = small_input(name).astype("float64")
+    hybrid = _both_modes(net, x)
+    net.hybridize(active=False)
+    imperative = _both_modes(net, x)
+    assert imperative[0].dtype == np.float64
+    for h, i in zip(hybrid, imperative):
+        assert max_diff(h, i) <= 1e-5
 
 
 @pytest.mark.parametrize("name, theirs", [
@@ -57,12 +76,15 @@ def test_parameter_count_equals_mxnet_zoo(name, theirs):
 
 
 def test_published_parameter_counts():
+    def count(net):
+        net(small_input("resnet", batch=1))     # completes deferred initialisation
+        return learnable(net)
     # ResNet-18: 11,689,512 (torchvision's count of the same architecture, "11.7M").
-    assert learnable(gluon_resnet.resnet18(in_channels=3)) == 11689512
+    assert count(gluon_resnet.resnet18()) == 11689512
     # ResNet-50 v1b is torchvision's ResNet-50 exactly: 25,557,032 ("25.6M"); MXNet's v1
     # adds biases to the bottlenecks' 1x1 convolutions and still rounds to 25.6M.
-    assert learnable(gluon_resnet.resnet50_v1b(in_channels=3)) == 25557032
-    assert round(learnable(gluon_resnet.resnet50(in_channels=3)) / 1e6, 1) == 25.6
+    assert count(gluon_resnet.resnet50_v1b()) == 25557032
+    assert round(count(gluon_resnet.resnet50()) / 1e6, 1) == 25.6
 
 
 def test_ctx_list_and_in_channels():
