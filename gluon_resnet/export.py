@@ -1,5 +1,6 @@
 """Export a net to ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params`` and load it back."""
 import os
+import warnings
 
 import mxnet as mx
 from mxnet.base import MXNetError
@@ -101,7 +102,10 @@ def load_exported(path_prefix, ctx=None, epoch=0):
                                 % (sym_path, params_path, ", ".join(missing)))
     ctx = ctx if ctx is not None else mx.cpu()
     try:
-        return mx.gluon.SymbolBlock.imports(sym_path, ["data"], params_path, ctx=ctx)
+        with warnings.catch_warnings():
+            # MXNet warns that it "cannot decide type" for `data` until the first call.
+            warnings.filterwarnings("ignore", message="Cannot decide type")
+            return mx.gluon.SymbolBlock.imports(sym_path, ["data"], params_path, ctx=ctx)
     except (MXNetError, AssertionError, ValueError) as err:
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError("cannot load the export %s-*: %s" % (path_prefix, reason)) from None
