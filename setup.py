@@ -17,6 +17,9 @@ setup(
         # Python 3.12 dropped distutils, which MXNet imports; setuptools provides it.
         "setuptools; python_version>='3.12'",
         "tqdm",
+        # Training curves (the CLI's PNG, the notebooks' live plot).
+        "matplotlib<3.9; python_version<'3.13'",
+        "matplotlib>=3.9,<3.10; python_version>='3.13'",
     ],
     extras_require={
         # GluonCV is a reference for the tests (its weights and models); its own
@@ -25,7 +28,6 @@ setup(
             "pytest",
             "gluoncv==0.10.5.post0; python_version<'3.12'",
             "opencv-python<4.9; python_version<'3.12'",
-            "matplotlib<3.9; python_version<'3.12'",
             "scipy<1.12; python_version<'3.12'",
             "pandas<2.1; python_version<'3.12'",
         ],
