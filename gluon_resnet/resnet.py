@@ -27,9 +27,13 @@ class _ResNetBase(HybridBlock):
 
     model_name = None
 
-    def _setup(self, stem, layers, in_channels):
-        if stem not in _STEMS:
-            raise ValueError("stem must be one of %s, got %r" % (", ".join(_STEMS), stem))
+    def _setup(self, stem, layers, channels, in_channels, stems=_STEMS):
+        if stem not in stems:
+            raise ValueError("%s takes stem %s, got %r"
+                             % (type(self).__name__, " or ".join(map(repr, stems)), stem))
+        if len(layers) != len(channels) - 1:
+            raise ValueError("channels needs one entry more than layers (the stem's), got "
+                             "%d layers and %d channels" % (len(layers), len(channels)))
         self.stem = stem
         self.in_channels = in_channels
         stem_stride = 4 if stem == "imagenet" else 1
@@ -79,15 +83,21 @@ def _add_stem(features, stem, channels, in_channels):
         features.add(nn.BatchNorm())
 
 
-def _make_stage(block, num_blocks, channels, stride, stage_index, in_channels, block_kwargs):
-    stage = nn.HybridSequential(prefix="stage%d_" % stage_index)
-    with stage.name_scope():
-        stage.add(block(channels, stride, channels != in_channels or stride != 1,
-                        in_channels=in_channels, prefix="", **block_kwargs))
-        for _ in range(num_blocks - 1):
-            stage.add(block(channels, 1, False, in_channels=channels, prefix="",
-                            **block_kwargs))
-    return stage
+def _stages(block, layers, channels, block_kwargs):
+    """One HybridSequential per stage; the first block of each stage after the first
+    halves the resolution, and projects the shortcut where the shape changes."""
+    stages = []
+    for i, num_blocks in enumerate(layers):
+        stride, in_channels, out_channels = (1 if i == 0 else 2), channels[i], channels[i + 1]
+        stage = nn.HybridSequential(prefix="stage%d_" % (i + 1))
+        with stage.name_scope():
+            stage.add(block(out_channels, stride, out_channels != in_channels or stride != 1,
+                            in_channels=in_channels, prefix="", **block_kwargs))
+            for _ in range(num_blocks - 1):
+                stage.add(block(out_channels, 1, False, in_channels=out_channels, prefix="",
+                                **block_kwargs))
+        stages.append(stage)
+    return stages
 
 
 class ResNetV1(_ResNetBase):
@@ -120,17 +130,12 @@ class ResNetV1(_ResNetBase):
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
                  in_channels=0, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        if len(layers) != len(channels) - 1:
-            raise ValueError("channels needs one entry more than layers (the stem's), got "
-                             "%d layers and %d channels" % (len(layers), len(channels)))
-        self._setup(stem, layers, in_channels)
+        self._setup(stem, layers, channels, in_channels)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             _add_stem(self.features, stem, channels[0], in_channels)
-            for i, num_blocks in enumerate(layers):
-                self.features.add(_make_stage(block, num_blocks, channels[i + 1],
-                                              1 if i == 0 else 2, i + 1, channels[i],
-                                              block_kwargs))
+            for stage in _stages(block, layers, channels, block_kwargs):
+                self.features.add(stage)
             self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels[-1])
 
@@ -152,20 +157,13 @@ class ResNetV2(_ResNetBase):
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
                  in_channels=0, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        if stem == "cifar":
-            raise ValueError("ResNetV2 takes stem 'imagenet' or 'thumbnail', got 'cifar'")
-        if len(layers) != len(channels) - 1:
-            raise ValueError("channels needs one entry more than layers (the stem's), got "
-                             "%d layers and %d channels" % (len(layers), len(channels)))
-        self._setup(stem, layers, in_channels)
+        self._setup(stem, layers, channels, in_channels, stems=("imagenet", "thumbnail"))
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             self.features.add(nn.BatchNorm(scale=False, center=False))
             _add_stem(self.features, stem, channels[0], in_channels)
-            for i, num_blocks in enumerate(layers):
-                self.features.add(_make_stage(block, num_blocks, channels[i + 1],
-                                              1 if i == 0 else 2, i + 1, channels[i],
-                                              block_kwargs))
+            for stage in _stages(block, layers, channels, block_kwargs):
+                self.features.add(stage)
             self.features.add(nn.BatchNorm())
             self.features.add(nn.Activation("relu"))
             self.features.add(nn.GlobalAvgPool2D())
@@ -191,12 +189,7 @@ class ResNetV1b(_ResNetBase):
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
                  in_channels=0, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        if stem == "cifar":
-            raise ValueError("ResNetV1b takes stem 'imagenet' or 'thumbnail', got 'cifar'")
-        if len(layers) != len(channels) - 1:
-            raise ValueError("channels needs one entry more than layers (the stem's), got "
-                             "%d layers and %d channels" % (len(layers), len(channels)))
-        self._setup(stem, layers, in_channels)
+        self._setup(stem, layers, channels, in_channels, stems=("imagenet", "thumbnail"))
         with self.name_scope():
             if stem == "imagenet":
                 self.conv1 = nn.Conv2D(channels[0], 7, 2, 3, use_bias=False,
@@ -206,10 +199,8 @@ class ResNetV1b(_ResNetBase):
             self.bn1 = nn.BatchNorm()
             self.relu = nn.Activation("relu")
             self.maxpool = nn.MaxPool2D(3, 2, 1) if stem == "imagenet" else None
-            for i, num_blocks in enumerate(layers):
-                setattr(self, "layer%d" % (i + 1),
-                        _make_stage(block, num_blocks, channels[i + 1], 1 if i == 0 else 2,
-                                    i + 1, channels[i], block_kwargs))
+            for i, stage in enumerate(_stages(block, layers, channels, block_kwargs)):
+                setattr(self, "layer%d" % (i + 1), stage)
             self.num_stages = len(layers)
             self.avgpool = nn.GlobalAvgPool2D()
             self.flat = nn.Flatten()
