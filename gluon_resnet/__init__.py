@@ -10,6 +10,7 @@ from .export import export, load_exported  # noqa: F401
 from .params import load_parameters, save_parameters  # noqa: F401
 from .registry import get_model, list_models, register_model  # noqa: F401
 from .resnet import *  # noqa: F401,F403  (the network classes)
+from .summary import Summary, summary  # noqa: F401
 from .resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44,  # noqa: F401
                      cifar_resnet56, cifar_resnet110, resnet18, resnet18_v1b, resnet18_v2,
                      resnet34, resnet34_v1b, resnet34_v2, resnet50, resnet50_v1b,
