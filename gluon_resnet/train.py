@@ -256,10 +256,6 @@ def _ctx_text(ctx):
     return str(ctx[0]) if len(ctx) == 1 else "[%s]" % ", ".join(map(str, ctx))
 
 
-def _last(values):
-    return values[-1] if values else None
-
-
 class PrintLines(Callback):
     """Print d2l's lines after every epoch::
 
@@ -706,6 +702,32 @@ def _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epo
         raise ValueError("resume=True needs checkpoint_dir, the directory to resume from")
 
 
+def _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
+                   warmup_epochs, warmup_steps, final_lr):
+    """An :class:`LRSchedule` from train()'s arguments, converting epochs to steps."""
+    if callable(schedule):
+        return schedule
+    if num_batches is None and (schedule != "constant" or warmup_epochs):
+        raise ValueError("train_iter has no len(), so schedule %r and warmup_epochs cannot be "
+                         "converted to steps; pass an LRSchedule" % schedule)
+    per_epoch = num_batches or 0
+    if schedule == "step":
+        if milestones is None:
+            milestones = (num_epochs / 2, num_epochs * 3 / 4)
+        milestones = [round(m * per_epoch) for m in milestones]
+    if warmup_steps is None:
+        warmup_steps = round(warmup_epochs * per_epoch)
+    return LRSchedule(lr, num_epochs * per_epoch, schedule, milestones=milestones or (),
+                      factor=factor, warmup_steps=warmup_steps, final_lr=final_lr)
+
+
+def _params_finite(net, ctx):
+    """Whether every parameter on ``ctx`` is finite (waits for the device once)."""
+    bad = [(mx.nd.contrib.isfinite(p.data(ctx)) == 0).sum()
+           for p in net.collect_params().values()]
+    return not mx.nd.add_n(*bad).asscalar()
+
+
 def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sgd",
           momentum=0.9, wd=0.0, schedule="constant", milestones=None, factor=0.1,
           warmup_epochs=0, warmup_steps=None, final_lr=0.0, label_smoothing=0.0,
@@ -809,20 +831,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
     num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
-    if callable(schedule):
-        sched = schedule
-    else:
-        if num_batches is None and (schedule != "constant" or warmup_epochs):
-            raise ValueError("train_iter has no len(), so schedule %r and warmup_epochs cannot "
-                             "be converted to steps; pass an LRSchedule" % schedule)
-        per_epoch = num_batches or 0
-        if milestones is None:
-            milestones = (num_epochs / 2, num_epochs * 3 / 4)
-        sched = LRSchedule(lr, num_epochs * per_epoch, schedule,
-                           milestones=[round(m * per_epoch) for m in milestones] if schedule == "step" else (),
-                           factor=factor, final_lr=final_lr,
-                           warmup_steps=warmup_steps if warmup_steps is not None
-                           else round(warmup_epochs * per_epoch))
+    sched = _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
+                           warmup_epochs, warmup_steps, final_lr)
     opt_params = {"learning_rate": lr, "wd": wd}
     if optimizer in ("sgd", "nag"):
         opt_params["momentum"] = momentum
@@ -891,6 +901,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
             if not math.isfinite(loss_sum):
                 bad = min(float(b.asscalar()) for b in first_bad)
                 raise TrainingDiverged(epoch + 1, int(bad) + 1, state.checkpoint)
+            if not _params_finite(net, ctxs[0]):  # the last update can break them
+                raise TrainingDiverged(epoch + 1, state.batch, state.checkpoint)
             correct = float(sum(c.asscalar() for c in state._correct))
             test_acc = None if test_iter is None else evaluate_accuracy(net, test_iter, ctxs)
             history.loss.append(loss_sum / state.examples)

@@ -4,6 +4,7 @@ References: numpy log-softmax cross-entropy and argmax accuracy on the same batc
 the schedule formulas written out by hand, an uninterrupted run (for resume), a
 single-context run (for data parallelism), and the real Fashion-MNIST test set.
 """
+import importlib
 import io
 import json
 import math
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
-from gluon_resnet import train as T
+T = importlib.import_module("gluon_resnet.train")  # gluon_resnet.train is the function
 from gluon_resnet.data import DatasetNotFoundError, load_data_fashion_mnist
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
@@ -181,7 +182,8 @@ def test_core_loop_reads_the_device_once_per_epoch_not_per_batch(data, monkeypat
     original = mx.nd.NDArray.asnumpy
     monkeypatch.setattr(mx.nd.NDArray, "asnumpy", lambda self: reads.append(1) or original(self))
     T.train(net, train_iter, test_iter, 2, 0.05)
-    assert len(reads) <= 2 * 3  # loss sum, correct count, test correct count per epoch
+    # per epoch: loss sum, correct count, the finiteness of the weights, test correct count
+    assert len(reads) <= 2 * 4
 
 
 # --- schedules ------------------------------------------------------------------------
@@ -462,3 +464,30 @@ def test_callbacks_print_plot_and_save(data, tmp_path):
     xs, ys = animator.points["train loss"]
     assert xs == [0.5, 1.0, 1.5, 2.0] and ys[1] == pytest.approx(history.loss[0], rel=1e-6)
     assert animator.points["test acc"] == ([1, 2], history.test_acc)
+
+
+def test_poisoned_last_update_is_caught_before_saving(data, tmp_path):
+    train_iter, test_iter = data(16, 48, 32)  # 3 batches
+    with pytest.raises(T.TrainingDiverged) as info:
+        T.train(small_net(15), train_iter, test_iter, 2, 0.05, checkpoint_dir=tmp_path,
+                callbacks=[PoisonAt(1, 3)])
+    assert (info.value.epoch, info.value.batch, info.value.checkpoint) == (1, 3, None)
+    assert "no checkpoint was written" in str(info.value)
+    assert not os.path.exists(tmp_path / "checkpoint.json")
+
+
+class WeightDecays(T.Callback):
+    def on_batch_end(self, state):
+        opt = state.trainer._optimizer
+        self.wd = {p.name: opt._get_wd(i) for i, p in enumerate(state.trainer._params)}
+
+
+def test_no_wd_bn_bias_exempts_batchnorm_and_biases_during_training_only(data):
+    train_iter, test_iter = data(32, 64, 32)
+    net, seen = small_net(16), WeightDecays()
+    T.train(net, train_iter, test_iter, 1, 0.05, wd=1e-3, no_wd_bn_bias=True, callbacks=[seen])
+    exempt = [n for n in seen.wd if n.endswith(("gamma", "beta", "bias"))]
+    assert exempt and len(exempt) < len(seen.wd)
+    for name, wd in seen.wd.items():
+        assert wd == (0.0 if name in exempt else pytest.approx(1e-3)), name
+    assert all(p.wd_mult == 1.0 for p in net.collect_params().values())
