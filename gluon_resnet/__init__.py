@@ -17,5 +17,7 @@ from .resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44,  # noqa: F4
                      resnet50_v2, resnet101, resnet101_v1b, resnet101_v2, resnet152,
                      resnet152_v1b, resnet152_v2, resnet200_v2, resnext50_32x4d,
                      resnext101_32x4d)
+from .train import (Animator, History, PrintLines, ProgressBar, SaveCurves,  # noqa: F401
+                    TrainingDiverged, evaluate_accuracy, load_checkpoint, train)
 
 __version__ = "0.1.0"

@@ -358,6 +358,14 @@ class ImageArrayIter:
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
 
+    def rng_state(self):
+        """The state of the iterator's RandomState (shuffling, augmentation), for checkpoints."""
+        return self._rng.get_state()
+
+    def set_rng_state(self, state):
+        """Restore a state returned by :meth:`rng_state`, so the next passes repeat."""
+        self._rng.set_state(state)
+
     def __iter__(self):
         import mxnet as mx
         n = self.num_examples

@@ -1,0 +1,921 @@
+"""Training the d2l way: ``train(...) -> History``, ``evaluate_accuracy``, callbacks.
+
+:func:`train` is d2l's ``train_ch6`` loop (``autograd.record``, ``backward``,
+``trainer.step``) with what a real run needs added: several contexts, SGD/NAG/Adam,
+learning-rate schedules with warm-up, label smoothing, checkpoints that survive a crash
+and resume to the same result, and a clear stop when the loss diverges. It prints and
+plots nothing; :class:`PrintLines`, :class:`ProgressBar`, :class:`Animator`,
+:class:`SaveCurves` and :class:`SaveHistory` are callbacks the caller attaches.
+
+The loop never waits for the device inside an epoch: loss sums and correct counts are
+kept as NDArrays and read once at the end of the epoch (callbacks such as
+:class:`ProgressBar` may read them more often; that is their cost).
+"""
+import json
+import math
+import os
+import pickle
+import re
+import sys
+import time
+from dataclasses import dataclass, field, fields
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+
+from .params import atomic_path, load_parameters, save_parameters
+
+__all__ = [
+    "train", "evaluate_accuracy", "History", "TrainState", "TrainingDiverged", "LRSchedule",
+    "SmoothedCrossEntropyLoss", "Callback", "PrintLines", "ProgressBar", "Animator",
+    "SaveCurves", "SaveHistory", "read_checkpoint", "load_checkpoint", "CHECKPOINT_FILE",
+]
+
+#: Name of the file that describes a checkpoint; written last, so it is always whole.
+CHECKPOINT_FILE = "checkpoint.json"
+_FORMAT = 1
+_OPTIMIZERS = ("sgd", "nag", "adam")
+_SCHEDULES = ("constant", "step", "cosine")
+_EPOCH_FILE = re.compile(r"epoch-\d{4,}\.(params|states|rng)$")
+_NOT_SEEN = 1e30  # "no bad batch yet" in the on-device divergence tracker
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite.
+
+    Attributes
+    ----------
+    epoch, batch : int
+        Where it first happened, both counted from 1.
+    checkpoint : str or None
+        The last good ``checkpoint.json``, untouched by the diverged epoch.
+    """
+
+    def __init__(self, epoch, batch, checkpoint):
+        self.epoch, self.batch, self.checkpoint = epoch, batch, checkpoint
+        where = ("the last good checkpoint is %s" % checkpoint if checkpoint
+                 else "no checkpoint was written")
+        super().__init__(
+            "the training loss became NaN or infinite in epoch %d at batch %d; %s. "
+            "Lower the learning rate, or add warm-up" % (epoch, batch, where))
+
+
+@dataclass
+class History:
+    """Per-epoch results of :func:`train`, one list entry per epoch.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean training loss over the epoch's examples (as d2l: measured while training).
+    train_acc, test_acc : list of float
+        Training accuracy measured while training; test accuracy after the epoch
+        (None without a test iterator).
+    epoch_time : list of float
+        Seconds for the epoch, evaluation included.
+    throughput : list of float
+        Training examples per second, evaluation excluded (d2l's ``examples/sec``).
+    lr : list of float
+        Learning rate of the epoch's last update.
+    """
+
+    loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    test_acc: list = field(default_factory=list)
+    epoch_time: list = field(default_factory=list)
+    throughput: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.loss)
+
+    def to_dict(self):
+        """A JSON-ready dict of lists."""
+        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d):
+        """Inverse of :meth:`to_dict`; checks that every list is there and as long."""
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in d]
+        if missing:
+            raise ValueError("a History needs the lists %s; missing %s"
+                             % (", ".join(names), ", ".join(missing)))
+        lengths = {n: len(d[n]) for n in names}
+        if len(set(lengths.values())) > 1:
+            raise ValueError("History lists must be equally long, got %s" % lengths)
+        return cls(**{n: list(d[n]) for n in names})
+
+
+class LRSchedule:
+    """Learning rate as a function of the update step ``t = 0, 1, ...``.
+
+    Update ``t`` uses ``schedule(t)``:
+
+    * warm-up, ``t < warmup_steps``: ``base_lr * (t + 1) / warmup_steps`` (linear, the
+      last warm-up step reaches ``base_lr``);
+    * ``constant``: ``base_lr``;
+    * ``step``: ``base_lr * factor ** k``, ``k`` = number of ``milestones <= t``;
+    * ``cosine``: ``final_lr + (base_lr - final_lr) * (1 + cos(pi * p)) / 2`` with
+      ``p = (t - warmup_steps) / (total_steps - warmup_steps)``, clipped to 1.
+
+    Parameters
+    ----------
+    base_lr : float
+    total_steps : int
+        Updates in the whole run (``epochs * batches per epoch``); used by ``cosine``.
+    kind : {'constant', 'step', 'cosine'}
+    milestones : sequence of int
+        Steps at which ``step`` multiplies the rate by ``factor``.
+    factor : float, default 0.1
+    warmup_steps : int, default 0
+    final_lr : float, default 0
+        Where ``cosine`` ends.
+    """
+
+    def __init__(self, base_lr, total_steps, kind="constant", milestones=(), factor=0.1,
+                 warmup_steps=0, final_lr=0.0):
+        if kind not in _SCHEDULES:
+            raise ValueError("schedule must be one of %s, got %r" % (", ".join(_SCHEDULES), kind))
+        if not (base_lr >= 0 and math.isfinite(base_lr)):
+            raise ValueError("lr must be a finite number >= 0, got %r" % (base_lr,))
+        if warmup_steps < 0:
+            raise ValueError("warm-up must be >= 0 steps, got %r" % (warmup_steps,))
+        if kind == "step" and not milestones:
+            raise ValueError("the step schedule needs milestones (when to multiply by factor)")
+        self.base_lr, self.total_steps, self.kind = float(base_lr), int(total_steps), kind
+        self.milestones = sorted(int(m) for m in milestones)
+        self.factor, self.warmup_steps, self.final_lr = float(factor), int(warmup_steps), float(final_lr)
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return self.base_lr * (step + 1) / self.warmup_steps
+        if self.kind == "step":
+            return self.base_lr * self.factor ** sum(step >= m for m in self.milestones)
+        if self.kind == "cosine":
+            span = max(self.total_steps - self.warmup_steps, 1)
+            p = min((step - self.warmup_steps) / span, 1.0)
+            return self.final_lr + (self.base_lr - self.final_lr) * (1 + math.cos(math.pi * p)) / 2
+        return self.base_lr
+
+    def __repr__(self):
+        return ("LRSchedule(base_lr=%g, total_steps=%d, kind=%r, milestones=%s, factor=%g, "
+                "warmup_steps=%d, final_lr=%g)" % (self.base_lr, self.total_steps, self.kind,
+                                                   self.milestones, self.factor,
+                                                   self.warmup_steps, self.final_lr))
+
+
+class SmoothedCrossEntropyLoss(gluon.loss.Loss):
+    """Softmax cross-entropy against labels smoothed towards the uniform distribution.
+
+    With ``K`` classes the target is ``(1 - smoothing) * one_hot(label) + smoothing / K``,
+    so the loss per example is ``(1 - smoothing) * -log p[label] + smoothing * mean_k
+    -log p[k]`` (Szegedy et al., "Rethinking the Inception Architecture", 2016).
+    Takes sparse integer labels, as ``SoftmaxCrossEntropyLoss``; hybridizable.
+    """
+
+    def __init__(self, smoothing, weight=None, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        if not 0 <= smoothing < 1:
+            raise ValueError("label_smoothing must be in [0, 1), got %r" % (smoothing,))
+        self._smoothing = float(smoothing)
+
+    def hybrid_forward(self, F, pred, label):
+        logp = F.log_softmax(pred, axis=-1)
+        nll = -F.pick(logp, label, axis=-1)
+        uniform = -F.mean(logp, axis=-1)
+        return (1 - self._smoothing) * nll + self._smoothing * uniform
+
+
+class TrainState:
+    """What callbacks see: the run so far. Read-only by convention.
+
+    Attributes
+    ----------
+    net, trainer
+        The network and its ``gluon.Trainer``.
+    ctx : list of Context
+    num_epochs : int
+    epoch : int
+        The current epoch, counted from 0.
+    num_batches : int or None
+        Batches per epoch (``len(train_iter)``).
+    batch, examples : int
+        Batches and examples done in the current epoch.
+    lr : float
+        Learning rate of the last update.
+    history : History
+    checkpoint : str or None
+        The latest ``checkpoint.json`` written.
+    """
+
+    def __init__(self, net, trainer, ctx, num_epochs, num_batches, history):
+        self.net, self.trainer, self.ctx = net, trainer, ctx
+        self.num_epochs, self.num_batches, self.history = num_epochs, num_batches, history
+        self.epoch = self.batch = self.examples = 0
+        self.lr = None
+        self.checkpoint = None
+        self._loss_sums = self._correct = None
+
+    def running(self):
+        """``(loss, accuracy)`` over the current epoch so far. Waits for the device."""
+        if not self.examples:
+            return float("nan"), float("nan")
+        loss = sum(s.asscalar() for s in self._loss_sums)
+        correct = sum(c.asscalar() for c in self._correct)
+        return float(loss) / self.examples, float(correct) / self.examples
+
+
+class Callback:
+    """No-op base of the callback protocol; override what you need.
+
+    ``train`` calls ``on_train_begin(state)``, then per epoch ``on_epoch_begin(state)``,
+    ``on_batch_end(state)`` after every update and ``on_epoch_end(state)`` once
+    ``state.history`` holds the epoch, and ``on_train_end(state)`` at the end, also when
+    training stops with an exception. Any object with some of these methods works.
+    """
+
+    def on_train_begin(self, state):
+        pass
+
+    def on_epoch_begin(self, state):
+        pass
+
+    def on_batch_end(self, state):
+        pass
+
+    def on_epoch_end(self, state):
+        pass
+
+    def on_train_end(self, state):
+        pass
+
+
+def _ctx_text(ctx):
+    return str(ctx[0]) if len(ctx) == 1 else "[%s]" % ", ".join(map(str, ctx))
+
+
+class PrintLines(Callback):
+    """Print d2l's lines after every epoch::
+
+        epoch 1/10: loss 0.512, train acc 0.812, test acc 0.845
+        3150.2 examples/sec on cpu(0)
+
+    Parameters
+    ----------
+    file : file-like, optional
+        Default ``sys.stdout`` (looked up at print time).
+    """
+
+    def __init__(self, file=None):
+        self.file = file
+
+    def on_epoch_end(self, state):
+        h, out = state.history, self.file or sys.stdout
+        test = "n/a" if h.test_acc[-1] is None else "%.3f" % h.test_acc[-1]
+        print("epoch %d/%d: loss %.3f, train acc %.3f, test acc %s"
+              % (len(h), state.num_epochs, h.loss[-1], h.train_acc[-1], test), file=out)
+        print("%.1f examples/sec on %s" % (h.throughput[-1], _ctx_text(state.ctx)), file=out)
+        out.flush()
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch with the running loss and accuracy.
+
+    Parameters
+    ----------
+    every : int, default 10
+        Refresh loss and accuracy every ``every`` batches (each refresh waits for the
+        device once).
+    file : file-like, optional
+        Default ``sys.stderr``.
+    """
+
+    def __init__(self, every=10, file=None):
+        self.every, self.file, self._bar = max(int(every), 1), file, None
+
+    def on_epoch_begin(self, state):
+        from tqdm import tqdm
+        self._close()
+        self._bar = tqdm(total=state.num_batches, unit="batch", file=self.file or sys.stderr,
+                         desc="epoch %d/%d" % (state.epoch + 1, state.num_epochs),
+                         dynamic_ncols=True)
+
+    def on_batch_end(self, state):
+        self._bar.update(1)
+        if state.batch % self.every == 0:
+            loss, acc = state.running()
+            self._bar.set_postfix_str("loss %.3f, acc %.3f" % (loss, acc), refresh=False)
+
+    def on_epoch_end(self, state):
+        h = state.history
+        test = "" if h.test_acc[-1] is None else ", test acc %.3f" % h.test_acc[-1]
+        self._bar.set_postfix_str("loss %.3f, acc %.3f%s" % (h.loss[-1], h.train_acc[-1], test))
+        self._close()
+
+    def on_train_end(self, state):
+        self._close()
+
+    def _close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _plot_curves(ax, points, num_epochs):
+    for label, style in (("train loss", "-"), ("train acc", "m--"), ("test acc", "g-.")):
+        xs, ys = points[label]
+        if xs:
+            ax.plot(xs, ys, style, label=label)
+    ax.set_xlabel("epoch")
+    ax.set_xlim(1 if num_epochs > 1 else 0, max(num_epochs, 1))
+    ax.grid(True)
+    ax.legend()
+
+
+def _history_points(history):
+    epochs = list(range(1, len(history) + 1))
+    tested = [(e, a) for e, a in zip(epochs, history.test_acc) if a is not None]
+    return {"train loss": (list(epochs), list(history.loss)),
+            "train acc": (list(epochs), list(history.train_acc)),
+            "test acc": ([e for e, _ in tested], [a for _, a in tested])}
+
+
+class Animator(Callback):
+    """d2l's live plot of train loss, train acc and test acc against epochs.
+
+    The figure (``self.fig``, a matplotlib ``Figure``) is redrawn in place in a
+    Jupyter notebook through IPython's display; elsewhere it is only updated.
+
+    Parameters
+    ----------
+    points_per_epoch : int, default 5
+        Training points per epoch, as d2l (each waits for the device once).
+    figsize : tuple, default (3.5, 2.5)
+    """
+
+    def __init__(self, points_per_epoch=5, figsize=(3.5, 2.5)):
+        from matplotlib.figure import Figure
+        self.points_per_epoch = max(int(points_per_epoch), 1)
+        self.fig = Figure(figsize=figsize)
+        self.ax = self.fig.add_subplot()
+        self.points = None
+
+    def on_train_begin(self, state):
+        self.points = _history_points(state.history)
+        self._num_epochs = state.num_epochs
+
+    def on_batch_end(self, state):
+        n = state.num_batches
+        if not n:
+            return
+        every = max(n // self.points_per_epoch, 1)
+        if state.batch % every == 0 or state.batch == n:
+            loss, acc = state.running()
+            x = state.epoch + state.batch / n
+            for label, y in (("train loss", loss), ("train acc", acc)):
+                self.points[label][0].append(x)
+                self.points[label][1].append(y)
+            self._draw()
+
+    def on_epoch_end(self, state):
+        if state.history.test_acc[-1] is not None:
+            self.points["test acc"][0].append(state.epoch + 1)
+            self.points["test acc"][1].append(state.history.test_acc[-1])
+        self._draw()
+
+    def _draw(self):
+        self.ax.cla()
+        _plot_curves(self.ax, self.points, self._num_epochs)
+        try:
+            from IPython import display, get_ipython
+        except ImportError:
+            return
+        if get_ipython() is not None:
+            display.display(self.fig)
+            display.clear_output(wait=True)
+
+
+class SaveCurves(Callback):
+    """Write a PNG of loss, train acc and test acc against epoch after every epoch.
+
+    The file is written to a temporary name and renamed, so it is always a whole image.
+    """
+
+    def __init__(self, path, figsize=(5, 3.5), dpi=100):
+        self.path, self.figsize, self.dpi = os.fspath(path), figsize, dpi
+
+    def on_epoch_end(self, state):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        fig = Figure(figsize=self.figsize)
+        FigureCanvasAgg(fig)
+        _plot_curves(fig.add_subplot(), _history_points(state.history), state.num_epochs)
+        fig.tight_layout()
+        with atomic_path(self.path) as tmp:
+            fig.savefig(tmp, format="png", dpi=self.dpi)
+
+
+class SaveHistory(Callback):
+    """Write ``History.to_dict()`` as JSON after every epoch (temporary name, rename)."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, state):
+        _write_json(self.path, state.history.to_dict())
+
+
+def _call(callbacks, hook, state):
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None:
+            method(state)
+
+
+def _write_json(path, doc):
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+
+
+def _as_ctx_list(ctx):
+    ctxs = list(ctx) if isinstance(ctx, (list, tuple)) else [ctx]
+    if not ctxs or not all(isinstance(c, mx.Context) for c in ctxs):
+        raise ValueError("ctx must be an mxnet.Context or a non-empty list of them, got %r"
+                         % (ctx,))
+    if len(set(ctxs)) != len(ctxs):
+        raise ValueError("ctx lists a context twice: %s" % _ctx_text(ctxs))
+    return ctxs
+
+
+def _net_contexts(net):
+    """The contexts of ``net``'s parameters; a clear error if some are uninitialised."""
+    where, uninitialised = [], []
+    for name, param in net.collect_params().items():
+        try:
+            ctxs = param.list_ctx()  # deferred initialisation counts as initialised
+        except RuntimeError:
+            uninitialised.append(name)
+            continue
+        where.extend(c for c in ctxs if c not in where)
+    if uninitialised:
+        raise ValueError(
+            "%d of the net's parameters are not initialised (%s%s); call "
+            "net.initialize(ctx=...) first, or build the net with gluon_resnet.get_model(...), "
+            "which initialises it. train() never initialises a net itself, so that a net "
+            "being fine-tuned keeps its weights"
+            % (len(uninitialised), ", ".join(uninitialised[:3]),
+               ", ..." if len(uninitialised) > 3 else ""))
+    if not where:
+        raise ValueError("the net has no parameters to train")
+    return where
+
+
+def _resolve_ctx(net, ctx):
+    """``ctx`` as a list, checked against where the net's parameters are."""
+    where = _net_contexts(net)
+    if ctx is None:
+        return where
+    ctxs = _as_ctx_list(ctx)
+    if set(ctxs) != set(where):
+        raise ValueError(
+            "the net's parameters are on %s but ctx is %s; move them first with "
+            "net.collect_params().reset_ctx(%s)"
+            % (_ctx_text(where), _ctx_text(ctxs), _ctx_text(ctxs)))
+    return ctxs
+
+
+def _split(X, y, ctxs):
+    k = min(len(ctxs), X.shape[0])
+    return (gluon.utils.split_and_load(X, ctxs[:k], even_split=False),
+            gluon.utils.split_and_load(y, ctxs[:k], even_split=False))
+
+
+def _correct(out, y):
+    return (out.argmax(axis=1) == y.astype("float32")).sum()
+
+
+def evaluate_accuracy(net, data_iter, ctx=None):
+    """Fraction of examples whose arg-max prediction equals the label (d2l).
+
+    Runs in inference mode and waits for the device once, at the end.
+
+    Parameters
+    ----------
+    net : Block
+    data_iter : iterable of (X, y)
+    ctx : Context or list of Context, optional
+        Default: where the net's parameters are. With several, batches are split.
+
+    Returns
+    -------
+    float
+    """
+    ctxs = _resolve_ctx(net, ctx)
+    correct = [mx.nd.zeros((1,), ctx=c) for c in ctxs]
+    n = 0
+    with autograd.predict_mode():
+        for X, y in data_iter:
+            Xs, ys = _split(X, y, ctxs)
+            for j, (x, t) in enumerate(zip(Xs, ys)):
+                correct[j] += _correct(net(x), t)
+            n += X.shape[0]
+    if not n:
+        raise ValueError("data_iter yielded no examples")
+    return float(sum(c.asscalar() for c in correct)) / n
+
+
+def _checkpoint_json(path):
+    path = os.fspath(path)
+    return os.path.join(path, CHECKPOINT_FILE) if os.path.isdir(path) else path
+
+
+def read_checkpoint(path):
+    """Read the description of a checkpoint.
+
+    Parameters
+    ----------
+    path : str
+        A checkpoint directory (a run directory) or its ``checkpoint.json``.
+
+    Returns
+    -------
+    dict
+        ``epoch``, ``files`` (paths made absolute), ``history``, ``model`` (``name``,
+        ``classes``, ``in_channels``, ``input_shape``, ``thumbnail``), ``train`` (the
+        training settings) and ``metadata`` (what the caller passed).
+    """
+    json_path = _checkpoint_json(path)
+    if not os.path.isfile(json_path):
+        raise FileNotFoundError("no checkpoint at %s (expected a run directory holding %s, "
+                                "or the file itself)" % (path, CHECKPOINT_FILE))
+    try:
+        with open(json_path) as f:
+            doc = json.load(f)
+    except ValueError as err:
+        raise ValueError("%s is not valid JSON: %s" % (json_path, err)) from None
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+        raise ValueError("%s is not a gluon_resnet checkpoint (format %d)" % (json_path, _FORMAT))
+    directory = os.path.dirname(os.path.abspath(json_path))
+    doc["files"] = {k: os.path.join(directory, v) for k, v in doc["files"].items()}
+    doc["path"] = json_path
+    return doc
+
+
+def _check_model_name(net, doc):
+    saved, name = doc["model"].get("name"), getattr(net, "model_name", None)
+    if saved and name and saved != name:
+        raise ValueError("%s is a checkpoint of %s, but the net is %s; build the net with "
+                         "get_model(%r, ...) or use a checkpoint of %s"
+                         % (doc["path"], saved, name, saved, name))
+
+
+def load_checkpoint(path, ctx=None, net=None):
+    """Rebuild the trained net of a checkpoint.
+
+    Parameters
+    ----------
+    path : str
+        Run directory or ``checkpoint.json``.
+    ctx : Context or list of Context, optional
+        Default CPU.
+    net : Block, optional
+        Load into this net instead of building one from the saved model name.
+
+    Returns
+    -------
+    net, doc
+        The net with the checkpoint's parameters, and :func:`read_checkpoint`'s dict.
+
+    Raises
+    ------
+    ValueError
+        If the checkpoint is of another model than ``net``, or its parameters do not fit.
+    """
+    doc = read_checkpoint(path)
+    ctx = ctx if ctx is not None else mx.cpu()
+    if net is None:
+        model = doc["model"]
+        if not model.get("name"):
+            raise ValueError("%s does not name its model (the net had no model_name); pass "
+                             "net= to load it into a net you build" % doc["path"])
+        from .registry import get_model
+        net = get_model(model["name"], classes=model["classes"],
+                        in_channels=model["in_channels"], thumbnail=model["thumbnail"],
+                        ctx=ctx)
+    else:
+        _check_model_name(net, doc)
+    load_parameters(net, doc["files"]["params"], ctx=ctx)
+    return net, doc
+
+
+class _Checkpointer:
+    """Writes and restores checkpoints in one directory.
+
+    Epoch ``e`` writes ``epoch-000e.params`` (net), ``.states`` (trainer) and ``.rng``
+    (random states), each to a temporary name renamed into place, and then
+    ``checkpoint.json``, which names them. Files of other epochs are removed only after
+    that, so ``checkpoint.json`` always describes complete files.
+    """
+
+    def __init__(self, directory):
+        self.dir = os.fspath(directory)
+        os.makedirs(self.dir, exist_ok=True)
+        self.json = os.path.join(self.dir, CHECKPOINT_FILE)
+
+    def exists(self):
+        return os.path.isfile(self.json)
+
+    def save(self, epoch, net, trainer, train_iter, history, info):
+        stem = "epoch-%04d" % epoch
+        files = {"params": stem + ".params", "trainer": stem + ".states", "rng": stem + ".rng"}
+        save_parameters(net, os.path.join(self.dir, files["params"]))
+        with atomic_path(os.path.join(self.dir, files["trainer"])) as tmp:
+            trainer.save_states(tmp)
+        with atomic_path(os.path.join(self.dir, files["rng"])) as tmp:
+            with open(tmp, "wb") as f:
+                pickle.dump(_rng_states(train_iter), f)
+        doc = dict(info, format=_FORMAT, epoch=epoch, files=files, history=history.to_dict())
+        _write_json(self.json, doc)
+        for name in os.listdir(self.dir):
+            if _EPOCH_FILE.match(name) and name not in files.values():
+                os.remove(os.path.join(self.dir, name))
+        return self.json
+
+    def restore(self, net, trainer, train_iter, ctxs, optimizer):
+        doc = read_checkpoint(self.json)
+        _check_model_name(net, doc)
+        saved = doc["train"]["optimizer"]
+        if saved != optimizer:
+            raise ValueError("%s was trained with optimizer %r; resume it with the same "
+                             "optimizer, not %r" % (self.json, saved, optimizer))
+        load_parameters(net, doc["files"]["params"], ctx=ctxs)
+        trainer.load_states(doc["files"]["trainer"])
+        with open(doc["files"]["rng"], "rb") as f:
+            states = pickle.load(f)
+        np.random.set_state(states["numpy"])
+        if states.get("iterator") is not None and hasattr(train_iter, "set_rng_state"):
+            train_iter.set_rng_state(states["iterator"])
+        return doc["epoch"], History.from_dict(doc["history"])
+
+
+def _rng_states(train_iter):
+    it = train_iter.rng_state() if hasattr(train_iter, "rng_state") else None
+    return {"numpy": np.random.get_state(), "iterator": it}
+
+
+def _epoch_seed(seed, epoch):
+    return (int(seed) * 1000003 + epoch) % (2 ** 31)
+
+
+def _no_wd_bn_bias(net):
+    """Set wd_mult 0 on BatchNorm gamma/beta and biases; return the old values."""
+    saved = {}
+    for name, param in net.collect_params().items():
+        if name.endswith(("gamma", "beta", "bias")):
+            saved[param] = param.wd_mult
+            param.wd_mult = 0.0
+    return saved
+
+
+def _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
+                warmup_steps, checkpoint_dir, resume):
+    if isinstance(num_epochs, bool) or not isinstance(num_epochs, (int, np.integer)) \
+            or num_epochs < 0:
+        raise ValueError("num_epochs must be an int >= 0, got %r" % (num_epochs,))
+    if not (isinstance(lr, (int, float)) and lr >= 0 and math.isfinite(lr)):
+        raise ValueError("lr must be a finite number >= 0, got %r" % (lr,))
+    if optimizer not in _OPTIMIZERS:
+        raise ValueError("optimizer must be one of %s, got %r" % (", ".join(_OPTIMIZERS), optimizer))
+    if not callable(schedule) and schedule not in _SCHEDULES:
+        raise ValueError("schedule must be one of %s or an LRSchedule, got %r"
+                         % (", ".join(_SCHEDULES), schedule))
+    if not 0 <= label_smoothing < 1:
+        raise ValueError("label_smoothing must be in [0, 1), got %r" % (label_smoothing,))
+    if warmup_epochs < 0 or (warmup_steps is not None and warmup_steps < 0):
+        raise ValueError("warm-up must be >= 0, got warmup_epochs=%r, warmup_steps=%r"
+                         % (warmup_epochs, warmup_steps))
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir, the directory to resume from")
+
+
+def _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
+                   warmup_epochs, warmup_steps, final_lr):
+    """An :class:`LRSchedule` from train()'s arguments, converting epochs to steps."""
+    if callable(schedule):
+        return schedule
+    if num_batches is None and (schedule != "constant" or warmup_epochs):
+        raise ValueError("train_iter has no len(), so schedule %r and warmup_epochs cannot be "
+                         "converted to steps; pass an LRSchedule" % schedule)
+    per_epoch = num_batches or 0
+    if schedule == "step":
+        if milestones is None:
+            milestones = (num_epochs / 2, num_epochs * 3 / 4)
+        milestones = [round(m * per_epoch) for m in milestones]
+    if warmup_steps is None:
+        warmup_steps = round(warmup_epochs * per_epoch)
+    return LRSchedule(lr, num_epochs * per_epoch, schedule, milestones=milestones or (),
+                      factor=factor, warmup_steps=warmup_steps, final_lr=final_lr)
+
+
+def _params_finite(net, ctx):
+    """Whether every parameter on ``ctx`` is finite (waits for the device once)."""
+    bad = [(mx.nd.contrib.isfinite(p.data(ctx)) == 0).sum()
+           for p in net.collect_params().values()]
+    return not mx.nd.add_n(*bad).asscalar()
+
+
+def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sgd",
+          momentum=0.9, wd=0.0, schedule="constant", milestones=None, factor=0.1,
+          warmup_epochs=0, warmup_steps=None, final_lr=0.0, label_smoothing=0.0,
+          no_wd_bn_bias=False, callbacks=(), checkpoint_dir=None, resume=False, seed=None,
+          metadata=None):
+    """Train ``net`` with softmax cross-entropy, as d2l's ``train_ch6``.
+
+    The net is trained as given: it is not initialised or re-initialised here (so
+    fine-tuning keeps its weights), hybridized or not as the caller left it. Nothing is
+    printed; pass callbacks (:class:`PrintLines`, :class:`ProgressBar`, ...).
+
+    Parameters
+    ----------
+    net : Block
+        An initialised network (e.g. from :func:`gluon_resnet.get_model`).
+    train_iter, test_iter : iterable of (X, y)
+        Re-iterable batches (X float32 (B, C, H, W), y integer labels (B,)), such as
+        :func:`gluon_resnet.data.load_data_fashion_mnist` returns. ``train_iter`` must
+        have ``len()`` for the ``step``/``cosine`` schedules and epoch warm-up.
+        ``test_iter`` may be None.
+    num_epochs : int
+        The total number of epochs, including any already done when resuming.
+    lr : float
+        Base learning rate.
+    ctx : Context or list of Context, optional
+        Where to train; default where the net's parameters are. With several contexts
+        every batch is split across them (``gluon.utils.split_and_load``) and gradients
+        are summed. They must be the contexts of the net's parameters; move the net
+        first with ``net.collect_params().reset_ctx(ctx)``.
+    optimizer : {'sgd', 'nag', 'adam'}, default 'sgd'
+        SGD and NAG use ``momentum``.
+    momentum : float, default 0.9
+    wd : float, default 0
+        Weight decay (L2).
+    schedule : {'constant', 'step', 'cosine'} or callable, default 'constant'
+        See :class:`LRSchedule`; a callable maps the update step (from 0) to the rate.
+    milestones : sequence of float, optional
+        Epochs at which ``step`` multiplies the rate by ``factor``; default at 1/2 and
+        3/4 of ``num_epochs``.
+    factor : float, default 0.1
+    warmup_epochs : float, default 0
+        Linear warm-up from ``lr / warmup_steps`` to ``lr``, in epochs...
+    warmup_steps : int, optional
+        ... or in updates (overrides ``warmup_epochs``).
+    final_lr : float, default 0
+        Where ``cosine`` ends.
+    label_smoothing : float, default 0
+        0 uses ``gluon.loss.SoftmaxCrossEntropyLoss``; otherwise
+        :class:`SmoothedCrossEntropyLoss`.
+    no_wd_bn_bias : bool, default False
+        No weight decay on BatchNorm gamma/beta and biases (their ``wd_mult`` is set to
+        0 during training and restored afterwards).
+    callbacks : sequence
+        Objects with any of the :class:`Callback` methods.
+    checkpoint_dir : str, optional
+        Write a checkpoint after every epoch (see below).
+    resume : bool, default False
+        Continue from the checkpoint in ``checkpoint_dir`` if there is one (else start
+        afresh). Without ``resume``, an existing checkpoint there is an error, never
+        overwritten.
+    seed : int, optional
+        Seeds ``mx.random`` at the start of every epoch (from ``seed`` and the epoch
+        number), so that operators drawing random numbers repeat on resume.
+    metadata : dict, optional
+        JSON-ready data stored in the checkpoint (e.g. how the data was prepared).
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    TrainingDiverged
+        If the loss becomes NaN or infinite; checked at the end of each epoch (without
+        waiting for the device per batch), before anything of that epoch is saved.
+    ValueError
+        For bad arguments, an uninitialised net, parameters on other contexts, or a
+        checkpoint of another model, before any training.
+
+    Notes
+    -----
+    **Checkpoints.** After epoch ``e`` the directory holds ``epoch-000e.params``
+    (the net), ``epoch-000e.states`` (``trainer.save_states``: momentum, Adam moments,
+    update counts), ``epoch-000e.rng`` (numpy's global random state and the training
+    iterator's, if it has ``rng_state()``) and, written last, ``checkpoint.json``
+    (epoch, file names, history, model name/classes/input shape, settings). Each file
+    is written under a temporary name and renamed, so a crash leaves the previous
+    checkpoint complete. :func:`load_checkpoint` rebuilds the net.
+
+    **Reproducibility.** On CPU, a run with the same seeds (``mx.random.seed`` before
+    building the net, the data iterator's ``seed``, ``seed`` here), the same contexts
+    and the same thread count (``OMP_NUM_THREADS``) repeats to the last bit, and a run
+    stopped after any epoch and resumed gives the same parameters and history (times
+    aside). Not covered: GPUs (cuDNN may pick non-deterministic algorithms; set
+    ``MXNET_CUDNN_AUTOTUNE_DEFAULT=0`` and ``MXNET_ENFORCE_DETERMINISM=1`` to get
+    closer), different thread counts or contexts (summation order changes), and
+    iterators whose randomness is not in numpy's global state or ``rng_state()``.
+    Interrupting in the middle of an epoch loses that epoch.
+    """
+    _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
+                warmup_steps, checkpoint_dir, resume)
+    ctxs = _resolve_ctx(net, ctx)
+    num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
+    sched = _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
+                           warmup_epochs, warmup_steps, final_lr)
+    opt_params = {"learning_rate": lr, "wd": wd}
+    if optimizer in ("sgd", "nag"):
+        opt_params["momentum"] = momentum
+    trainer = gluon.Trainer(net.collect_params(), optimizer, opt_params)
+    loss_fn = (SmoothedCrossEntropyLoss(label_smoothing) if label_smoothing
+               else gluon.loss.SoftmaxCrossEntropyLoss())
+    loss_fn.hybridize()
+
+    history, start = History(), 0
+    ckpt = None
+    if checkpoint_dir is not None:
+        ckpt = _Checkpointer(checkpoint_dir)
+        if ckpt.exists() and not resume:
+            raise ValueError("%s already holds a checkpoint (%s); pass resume=True to continue "
+                             "it, or use another directory" % (checkpoint_dir, CHECKPOINT_FILE))
+        if ckpt.exists():
+            start, history = ckpt.restore(net, trainer, train_iter, ctxs, optimizer)
+    info = {"model": None, "train": {
+        "optimizer": optimizer, "lr": lr, "momentum": momentum, "wd": wd,
+        "schedule": schedule if isinstance(schedule, str) else repr(schedule),
+        "num_epochs": num_epochs, "label_smoothing": label_smoothing, "seed": seed,
+        "ctx": [str(c) for c in ctxs]}, "metadata": dict(metadata or {})}
+
+    state = TrainState(net, trainer, ctxs, num_epochs, num_batches, history)
+    state.checkpoint = ckpt.json if ckpt is not None and ckpt.exists() else None
+    saved_wd = _no_wd_bn_bias(net) if no_wd_bn_bias else {}
+    step = start * (num_batches or 0)  # updates done; the schedule's argument
+    try:
+        _call(callbacks, "on_train_begin", state)
+        for epoch in range(start, num_epochs):
+            if seed is not None:
+                mx.random.seed(_epoch_seed(seed, epoch))
+            state.epoch, state.batch, state.examples = epoch, 0, 0
+            state._loss_sums = [mx.nd.zeros((1,), ctx=c) for c in ctxs]
+            state._correct = [mx.nd.zeros((1,), ctx=c) for c in ctxs]
+            first_bad = [mx.nd.full((1,), _NOT_SEEN, ctx=c) for c in ctxs]
+            _call(callbacks, "on_epoch_begin", state)
+            tic = time.time()
+            for i, (X, y) in enumerate(train_iter):
+                state.lr = sched(step)
+                step += 1
+                trainer.set_learning_rate(state.lr)
+                Xs, ys = _split(X, y, ctxs)
+                with autograd.record():
+                    outs = [net(x) for x in Xs]
+                    losses = [loss_fn(o, t) for o, t in zip(outs, ys)]
+                autograd.backward(losses)
+                trainer.step(X.shape[0])
+                for j, (o, t, l) in enumerate(zip(outs, ys, losses)):
+                    s = l.sum()
+                    state._loss_sums[j] += s
+                    state._correct[j] += _correct(o, t)
+                    finite = (s - s) == 0  # 0 for NaN and +-inf
+                    first_bad[j] = mx.nd.minimum(first_bad[j], finite * _NOT_SEEN + (1 - finite) * i)
+                if info["model"] is None:
+                    info["model"] = {
+                        "name": getattr(net, "model_name", None), "classes": int(outs[0].shape[1]),
+                        "in_channels": int(X.shape[1]), "input_shape": [int(d) for d in X.shape[1:]],
+                        "thumbnail": getattr(net, "stem", None) == "thumbnail"}
+                state.batch, state.examples = i + 1, state.examples + X.shape[0]
+                _call(callbacks, "on_batch_end", state)
+            if not state.examples:
+                raise ValueError("train_iter yielded no batches in epoch %d" % (epoch + 1))
+            loss_sum = float(sum(s.asscalar() for s in state._loss_sums))
+            train_time = time.time() - tic
+            if not math.isfinite(loss_sum):
+                bad = min(float(b.asscalar()) for b in first_bad)
+                raise TrainingDiverged(epoch + 1, int(bad) + 1, state.checkpoint)
+            if not _params_finite(net, ctxs[0]):  # the last update can break them
+                raise TrainingDiverged(epoch + 1, state.batch, state.checkpoint)
+            correct = float(sum(c.asscalar() for c in state._correct))
+            test_acc = None if test_iter is None else evaluate_accuracy(net, test_iter, ctxs)
+            history.loss.append(loss_sum / state.examples)
+            history.train_acc.append(correct / state.examples)
+            history.test_acc.append(test_acc)
+            history.epoch_time.append(time.time() - tic)
+            history.throughput.append(state.examples / train_time)
+            history.lr.append(state.lr)
+            if ckpt is not None:
+                state.checkpoint = ckpt.save(epoch + 1, net, trainer, train_iter, history, info)
+            _call(callbacks, "on_epoch_end", state)
+    finally:
+        for param, mult in saved_wd.items():
+            param.wd_mult = mult
+        _call(callbacks, "on_train_end", state)
+    return history
