@@ -12,7 +12,21 @@ export FASHION_MNIST_DIR ?= $(abspath ../shared/data/fashion-mnist)
 # MXNet's default thread settings are slow on small machines: one OpenMP thread per core.
 export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: test test-py3new install clean
+.PHONY: demo test test-py3new install clean
+
+# The demo: a short ResNet-18 run on Fashion-MNIST (a few minutes on 2 CPU cores), its
+# curves, and an export for deployment. DEMO_ARGS adds or overrides train options.
+DEMO_OUT ?= runs/demo
+DEMO_ARGS ?=
+demo: $(VENV)/.installed
+	$(PY) -m gluon_resnet train --model resnet18 --resize 32 --epochs 2 --batch-size 128 \
+	    --optimizer adam --lr 0.002 --schedule cosine --warmup 0.1 --seed 0 \
+	    --out $(DEMO_OUT) $(DEMO_ARGS)
+	$(PY) -m gluon_resnet export $(DEMO_OUT) --out $(DEMO_OUT)/export/resnet18
+	@echo
+	@echo "demo done: checkpoint, history.json and curves.png in $(DEMO_OUT)/,"
+	@echo "the deployable net in $(DEMO_OUT)/export/ (resnet18-symbol.json, resnet18-0000.params)"
+
 
 install: $(VENV)/.installed
 

@@ -26,6 +26,10 @@ setup(
         # dependencies are pinned so pip keeps numpy below 2.
         "test": [
             "pytest",
+            # The notebook runs end to end in the tests.
+            "nbclient",
+            "nbformat",
+            "ipykernel",
             "gluoncv==0.10.5.post0; python_version<'3.12'",
             "opencv-python<4.9; python_version<'3.12'",
             "scipy<1.12; python_version<'3.12'",

@@ -324,7 +324,7 @@ class ProgressBar(Callback):
 
 
 def _plot_curves(ax, points, num_epochs):
-    for label, style in (("train loss", "-"), ("train acc", "m--"), ("test acc", "g-.")):
+    for label, style in (("train loss", "-"), ("train acc", "m--"), ("test acc", "g.-")):
         xs, ys = points[label]
         if xs:
             ax.plot(xs, ys, style, label=label)
@@ -385,7 +385,12 @@ class Animator(Callback):
             self.points["test acc"][1].append(state.history.test_acc[-1])
         self._draw()
 
-    def _draw(self):
+    def on_train_end(self, state):
+        # Show the final figure without a pending clear, so output printed after
+        # training does not wipe the plot.
+        self._draw(final=True)
+
+    def _draw(self, final=False):
         self.ax.cla()
         _plot_curves(self.ax, self.points, self._num_epochs)
         try:
@@ -394,7 +399,8 @@ class Animator(Callback):
             return
         if get_ipython() is not None:
             display.display(self.fig)
-            display.clear_output(wait=True)
+            if not final:
+                display.clear_output(wait=True)
 
 
 class SaveCurves(Callback):

@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 import gluon_resnet  # noqa: F401  (first: bridges numpy/distutils gaps before mxnet loads)
 import mxnet as mx
@@ -7,6 +8,19 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+
+
+@pytest.fixture(scope="session")
+def fmnist_dir():
+    """The real Fashion-MNIST files: $FASHION_MNIST_DIR, else ../shared/data/fashion-mnist
+    beside the repository (as .ci/run sets it). Missing files fail, never skip."""
+    from gluon_resnet.data import FILES
+    path = pathlib.Path(os.environ.get("FASHION_MNIST_DIR") or
+                        os.path.join(os.path.dirname(REPO), "shared", "data", "fashion-mnist"))
+    missing = [name for name in FILES if not (path / name).is_file()]
+    assert not missing, "Fashion-MNIST files %s missing from %s; set FASHION_MNIST_DIR" % (
+        missing, path)
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -27,13 +27,6 @@ import mxnet as mx  # noqa: E402
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def fmnist_dir():
-    """The real files: $FASHION_MNIST_DIR, else ../shared/data/fashion-mnist from the repo."""
-    path = os.environ.get("FASHION_MNIST_DIR") or str(REPO.parent / "shared" / "data" / "fashion-mnist")
-    if not os.path.isdir(path):
-        raise D.DatasetNotFoundError("Fashion-MNIST not found at %s; set FASHION_MNIST_DIR" % path)
-    return path
 
 
 def run_main(argv):
@@ -54,7 +47,7 @@ def run(tmp_path_factory, fmnist_dir):
     code, stdout, stderr = run_main([
         "train", "--model", "resnet18", "--thumbnail", "--epochs", "1", "--batch-size", "50",
         "--lr", "0.002", "--optimizer", "adam", "--num-train", "600", "--num-test", "200",
-        "--seed", "0", "--out", str(out), "--data-dir", fmnist_dir])
+        "--seed", "0", "--out", str(out), "--data-dir", str(fmnist_dir)])
     assert code == 0, stderr
     return out, stdout, stderr
 
@@ -83,7 +76,7 @@ def test_train_writes_checkpoint_history_and_curves(run):
 def test_evaluate_reports_the_checkpoint_accuracy(run, fmnist_dir):
     out, _, _ = run
     code, stdout, _ = run_main(["evaluate", str(out / "checkpoint.json"), "--num-test", "200",
-                                "--data-dir", fmnist_dir])
+                                "--data-dir", str(fmnist_dir)])
     assert code == 0
     acc = json.loads((out / "history.json").read_text())["test_acc"][0]
     assert re.fullmatch(r"test acc %.3f on 200 images \(resnet18 after 1 epochs, .*\)\n" % acc,
@@ -108,7 +101,7 @@ def test_export_gives_the_predictions_of_the_checkpointed_net(run, fmnist_dir, t
 def test_existing_run_needs_resume(run, fmnist_dir):
     out, _, _ = run
     code, stdout, stderr = run_main(["train", "--model", "resnet18", "--thumbnail",
-                                     "--out", str(out), "--data-dir", fmnist_dir])
+                                     "--out", str(out), "--data-dir", str(fmnist_dir)])
     assert code == 2 and stdout == ""
     assert stderr == "gluon-resnet: error: %s already holds a trained run; add --resume to " \
                      "continue it, or choose another --out\n" % out
@@ -166,7 +159,7 @@ def test_bad_arguments_give_one_line_and_exit_code_2(args, message, tmp_path, fm
         if "--out" not in args:
             args += ["--out", str(tmp_path / "out")]
         if "--data-dir" not in args:
-            args += ["--data-dir", fmnist_dir]
+            args += ["--data-dir", str(fmnist_dir)]
     code, stdout, stderr = run_main(args)
     assert code == 2
     assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr

@@ -26,17 +26,6 @@ import mxnet as mx  # noqa: E402
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
-@pytest.fixture(scope="session")
-def fmnist_dir():
-    """The real files: $FASHION_MNIST_DIR, else ../shared/data/fashion-mnist from the repo."""
-    path = os.environ.get("FASHION_MNIST_DIR")
-    if not path:
-        repo = pathlib.Path(__file__).resolve().parent.parent
-        path = repo.parent / "shared" / "data" / "fashion-mnist"
-    path = pathlib.Path(path)
-    missing = [n for n in D.FILES if not (path / n).is_file()]
-    assert not missing, "Fashion-MNIST files %s missing from %s" % (missing, path)
-    return path
 
 
 def _reference_decode(path, offset):

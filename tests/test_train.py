@@ -24,21 +24,12 @@ from mxnet import autograd, gluon  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def fmnist_dir():
-    """The real files: $FASHION_MNIST_DIR, else ../shared/data/fashion-mnist from the repo."""
-    path = os.environ.get("FASHION_MNIST_DIR")
-    if not path:
-        path = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "fashion-mnist"
-    if not os.path.isdir(path):
-        raise DatasetNotFoundError("Fashion-MNIST not found at %s; set FASHION_MNIST_DIR" % path)
-    return str(path)
 
 
 @pytest.fixture
 def data(fmnist_dir, monkeypatch):
     """``data(batch_size, num_train, num_test, **kw)`` -> (train_iter, test_iter)."""
-    monkeypatch.setenv("FASHION_MNIST_DIR", fmnist_dir)
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(fmnist_dir))
 
     def make(batch_size, num_train, num_test, **kwargs):
         return load_data_fashion_mnist(batch_size, num_train=num_train, num_test=num_test,
