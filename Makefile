@@ -7,8 +7,13 @@ PY_NEW ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
                                  $(HOME)/.pyenv/versions/3.13*/bin/python3.13) \
                       $(shell command -v python3.12 python3.13 2>/dev/null))
 VENV_NEW ?= .venv-py3new
-# Fashion-MNIST's four .gz files; the demo downloads them here if they are missing.
-export FASHION_MNIST_DIR ?= $(abspath ../shared/data/fashion-mnist)
+# Fashion-MNIST's four .gz files: $FASHION_MNIST_DIR if set, else ../shared/data/fashion-mnist
+# if it holds them, else ~/.mxnet/datasets/fashion-mnist (downloaded there when missing).
+ifeq ($(FASHION_MNIST_DIR),)
+ifneq ($(wildcard ../shared/data/fashion-mnist/*.gz),)
+export FASHION_MNIST_DIR := $(abspath ../shared/data/fashion-mnist)
+endif
+endif
 # MXNet's default thread settings are slow on small machines: one OpenMP thread per core.
 export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
 
