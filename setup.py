@@ -17,6 +17,8 @@ setup(
         # Python 3.12 dropped distutils, which MXNet imports; setuptools provides it.
         "setuptools; python_version>='3.12'",
         "tqdm",
+        # Reading PNG/JPEG images (predict, image folders).
+        "Pillow",
         # Training curves (the CLI's PNG, the notebooks' live plot).
         "matplotlib<3.9; python_version<'3.13'",
         "matplotlib>=3.9,<3.10; python_version>='3.13'",
