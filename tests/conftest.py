@@ -72,5 +72,21 @@ def _collect_batchnorms(block, out):
         _collect_batchnorms(child, out)
 
 
+# One model of each family and block type. The Python 3.12+ run of `make test` checks these
+# and leaves the rest of the per-model sweeps (marked `sweep`) to the main run.
+REPRESENTATIVE = {"resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
+                  "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20"}
+
+
+def sweep(names):
+    """pytest params for ``names``; those outside REPRESENTATIVE are marked ``sweep``."""
+    params = []
+    for n in names:
+        values = n if isinstance(n, tuple) else (n,)
+        marks = () if values[0] in REPRESENTATIVE else (pytest.mark.sweep,)
+        params.append(pytest.param(*values, marks=marks))
+    return params
+
+
 def max_diff(a, b):
     return float(np.abs(a.asnumpy() - b.asnumpy()).max())

@@ -9,7 +9,7 @@ import pytest
 from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
-from conftest import max_diff, randomize
+from conftest import max_diff, randomize, sweep
 
 MXNET_PAIRS = [("resnet%d%s" % (depth, suffix), "resnet%d_v%d" % (depth, version))
                for version, suffix in ((1, ""), (2, "_v2"))
@@ -43,7 +43,7 @@ def _check_same_outputs(tmp_path, ours_name, ref, **kwargs):
     assert max_diff(ours, theirs) <= 1e-5
 
 
-@pytest.mark.parametrize("ours, theirs", MXNET_PAIRS)
+@pytest.mark.parametrize("ours, theirs", sweep(MXNET_PAIRS))
 def test_mxnet_zoo_weights(tmp_path, ours, theirs):
     _check_same_outputs(tmp_path, ours, vision.get_model(theirs))
 
@@ -65,7 +65,7 @@ def test_mxnet_zoo_thumbnail_weights(tmp_path, ours, theirs):
 
 
 @pytest.mark.gluoncv
-@pytest.mark.parametrize("ours, theirs", GLUONCV_PAIRS)
+@pytest.mark.parametrize("ours, theirs", sweep(GLUONCV_PAIRS))
 def test_gluoncv_weights(tmp_path, ours, theirs):
     from gluoncv.model_zoo import get_model
     _check_same_outputs(tmp_path, ours, get_model(theirs))

@@ -6,7 +6,7 @@ import pytest
 from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
-from conftest import max_diff, randomize
+from conftest import max_diff, randomize, sweep
 from gluon_resnet import model_store
 
 ALL = gluon_resnet.list_models()
@@ -30,7 +30,7 @@ def _both_modes(net, x):
     return inference, train
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", sweep(ALL))
 def test_hybridized_equals_imperative(name):
     """Hybridized and imperative outputs agree in inference and in training mode.
 
