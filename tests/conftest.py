@@ -1,5 +1,8 @@
+import contextlib
+import io
 import os
 import pathlib
+import socket
 
 import gluon_resnet  # noqa: F401  (first: bridges numpy/distutils gaps before mxnet loads)
 import mxnet as mx
@@ -21,6 +24,29 @@ def fmnist_dir():
     assert not missing, "Fashion-MNIST files %s missing from %s; set FASHION_MNIST_DIR" % (
         missing, path)
     return path
+
+
+@pytest.fixture
+def closed_url(monkeypatch):
+    """Point Fashion-MNIST downloads at a local port nobody listens on: they fail at once."""
+    from gluon_resnet import data
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr(data, "BASE_URL", "http://127.0.0.1:%d/" % port)
+    return data.BASE_URL
+
+
+def run_main(argv):
+    """``gluon_resnet.cli.main(argv)`` in-process -> (exit code, stdout, stderr)."""
+    from gluon_resnet import cli
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(autouse=True)

@@ -23,21 +23,9 @@ from gluon_resnet.registry import get_model, list_models
 from gluon_resnet.summary import summary
 from gluon_resnet.train import load_checkpoint, read_checkpoint
 import mxnet as mx  # noqa: E402
+from conftest import run_main  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-
-
-
-
-def run_main(argv):
-    """``main(argv)`` -> (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -118,15 +106,6 @@ def test_models_lists_every_model_with_summary_parameter_counts():
         assert int(row[1].replace(",", "")) == s.total_params, name
         assert float(row[2]) == pytest.approx(s.total_macs / 1e9, abs=0.006), name
     assert rows["resnet18"][1] == "11,689,512"  # the published figure
-
-
-@pytest.fixture
-def closed_url(monkeypatch):
-    """Point downloads at a local port nobody listens on, so they fail at once."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setattr(D, "BASE_URL", "http://127.0.0.1:%d/" % port)
 
 
 @pytest.mark.parametrize("args, message", [

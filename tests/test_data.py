@@ -26,8 +26,6 @@ import mxnet as mx  # noqa: E402
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
-
-
 def _reference_decode(path, offset):
     with gzip.open(path, "rb") as f:
         return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
@@ -42,16 +40,6 @@ def reference(fmnist_dir):
         labels = _reference_decode(fmnist_dir / (prefix + "-labels-idx1-ubyte.gz"), 8)
         out[train] = (images.reshape(-1, 28, 28), labels)
     return out
-
-
-@pytest.fixture
-def closed_url(monkeypatch):
-    """Point BASE_URL at a local port nobody listens on, so downloads fail fast."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    monkeypatch.setattr(D, "BASE_URL", "http://127.0.0.1:%d/" % port)
-    return D.BASE_URL
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -18,18 +18,9 @@ from gluon_resnet.data import ImageFolderIter, load_data_image_folder, load_imag
 from gluon_resnet.images import (ImageError, image_channels, list_images, load_image,
                                  split_data)
 from _fmnist_images import CLASSES, tree_hashes, write_fmnist_folder
+from conftest import run_main  # noqa: E402
 
 Image = pytest.importorskip("PIL.Image")
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

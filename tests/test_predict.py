@@ -25,19 +25,10 @@ import mxnet as mx  # noqa: E402
 from _fmnist_images import CLASSES, tree_hashes, write_fmnist_folder
 
 from PIL import Image  # noqa: E402
+from conftest import run_main  # noqa: E402
 
 NO_DEPLOY = ("gluon_resnet.deploy (Predictor, load_predictor) is not on this branch yet; "
              "exports are read through it")
-
-
-def run_main(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def _standin_deploy():
