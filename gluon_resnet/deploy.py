@@ -337,7 +337,10 @@ def _import_symbol(meta, ctx):
     except (MXNetError, AssertionError, ValueError) as err:
         raise ValueError("%s and %s do not load together: %s"
                          % (paths["symbol"], paths["params"], _brief(err))) from None
-    block.hybridize(static_alloc=True, static_shape=True)
+    # Not static_shape: with it, MXNet 1.9 hands oneDNN-layout outputs of quantized
+    # (and optimize_for-fused) graphs to asnumpy(), which refuses them from the second
+    # call on.
+    block.hybridize(static_alloc=True)
     return _MXNetRunner(block, ctx)
 
 
@@ -572,7 +575,7 @@ def _calibration_images(doc, count, data_dir):
 
 
 def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_images=512,
-                      data_dir=None):
+                      data_dir=None, calib_mode="naive"):
     """Export the trained net of a run (what ``gluon-resnet export`` does).
 
     Parameters
@@ -588,6 +591,8 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
         prepared as in training: resize, normalisation) calibrate the quantization.
     data_dir : str, optional
         Fashion-MNIST directory for ``int8`` (see :func:`gluon_resnet.data.read_fashion_mnist`).
+    calib_mode : {'naive', 'entropy'}
+        For ``int8``; see :func:`export_net`.
 
     Returns
     -------
@@ -607,4 +612,4 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     calib = _calibration_images(doc, calib_images, data_dir) if format == "int8" else None
     return export_net(net, prefix, meta["input_shape"], format, mean=meta["mean"],
                       std=meta["std"], class_names=meta["class_names"],
-                      model_name=meta["model"], calib_data=calib)
+                      model_name=meta["model"], calib_data=calib, calib_mode=calib_mode)

@@ -210,6 +210,12 @@ def test_int8_is_quantized_and_agrees_with_fp32(exports, test_images):
     int8 = load_predictor(prefix).predict_proba(list(images)).argmax(1)
     assert (fp32 == labels).mean() >= 0.6, "the tiny run did not learn"
     assert (int8 == fp32).mean() >= 0.9
+    # Repeated calls with changing batch sizes (oneDNN layouts must not leak out).
+    predictor = load_predictor(prefix)
+    batch = predictor.preprocess(list(images[:8]))
+    first = predictor(batch)
+    for n in (8, 1, 8, 8):
+        np.testing.assert_array_equal(predictor(batch[:n]), first[:n])
 
 
 # --- a fresh process --------------------------------------------------------------------
