@@ -258,12 +258,12 @@ def _sha256(path):
 
 
 def read_meta(prefix_or_meta_path):
-    """Read and check the sidecar ``PREFIX-meta.json`` of an export.
+    """Read and check the sidecar ``PREFIX-meta.json`` of an export, and its files.
 
     Returns
     -------
     dict
-        The sidecar, with ``paths``: the absolute path of each of its files.
+        The sidecar's content.
 
     Raises
     ------
@@ -303,9 +303,13 @@ def read_meta(prefix_or_meta_path):
             or shape is None or shape[0] != 1):
         raise ValueError("%s is incomplete: a %s export lists files %s and input_shape "
                          "[1, C, H, W]" % (path, meta["format"], " and ".join(needed[meta["format"]])))
-    directory = os.path.dirname(os.path.abspath(path))
-    paths = {role: os.path.join(directory, os.path.basename(name))
-             for role, name in files.items()}
+    try:
+        for key in ("mean", "std"):
+            _channel_values(meta.get(key), shape[1], key)
+        float(meta.get("pixel_scale", _SCALE))
+    except (TypeError, ValueError) as err:
+        raise ValueError("%s has a bad normalisation: %s" % (path, err)) from None
+    paths = _file_paths(path, meta)
     missing = [p for p in paths.values() if not os.path.isfile(p)]
     if missing:
         raise FileNotFoundError("%s names files that are missing: %s"
@@ -315,8 +319,14 @@ def read_meta(prefix_or_meta_path):
             raise ValueError("%s is not the file %s was written with (its SHA-256 differs): "
                              "it was changed or replaced after export; export again"
                              % (file_path, path))
-    meta["paths"] = paths
     return meta
+
+
+def _file_paths(meta_path, meta):
+    """{role: absolute path} of the files a sidecar names, beside the sidecar."""
+    directory = os.path.dirname(os.path.abspath(meta_path))
+    return {role: os.path.join(directory, os.path.basename(name))
+            for role, name in meta["files"].items()}
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,8 +337,7 @@ def _check_cpu(ctx, what):
         raise ValueError("%s exports run on the CPU; got ctx=%s" % (what, ctx))
 
 
-def _import_symbol(meta, ctx):
-    paths = meta["paths"]
+def _import_symbol(meta, paths, ctx):
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Cannot decide type")
@@ -344,13 +353,13 @@ def _import_symbol(meta, ctx):
     return _MXNetRunner(block, ctx)
 
 
-def _onnx_session(meta):
+def _onnx_session(meta, paths):
     try:
         import onnxruntime
     except ImportError:
         raise ImportError("loading an ONNX export needs ONNX Runtime: pip install "
                           "onnxruntime") from None
-    path = meta["paths"]["onnx"]
+    path = paths["onnx"]
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     try:
@@ -388,15 +397,16 @@ def load_predictor(prefix_or_meta_path, ctx=None):
         For an ``onnx`` export without ``onnxruntime`` installed.
     """
     meta = read_meta(prefix_or_meta_path)
+    paths = _file_paths(_meta_path(prefix_or_meta_path)[1], meta)
     fmt = meta["format"]
     if fmt == "onnx":
         _check_cpu(ctx, "onnx")
-        run = _onnx_session(meta)
+        run = _onnx_session(meta, paths)
     else:
         if fmt == "int8":
             _check_cpu(ctx, "int8")
-        run = _import_symbol(meta, ctx if ctx is not None else mx.cpu())
-    files = " and ".join(sorted(meta["paths"].values()))
+        run = _import_symbol(meta, paths, ctx if ctx is not None else mx.cpu())
+    files = " and ".join(sorted(paths.values()))
     try:
         out = run(np.zeros(meta["input_shape"], np.float32))
     except (MXNetError, ValueError, RuntimeError) as err:

@@ -108,6 +108,7 @@ def test_symbol_export_writes_sidecar_and_predicts_like_the_checkpoint(exports, 
     images, _ = test_images
     X, expected = _reference_logits(tiny_run, images)
     predictor = load_predictor(prefix)
+    assert predictor.meta == meta
     assert predictor.input_shape == (1, 1, SIZE, SIZE)
     assert predictor.class_names == list(D.CLASS_NAMES)
     batch = predictor.preprocess(list(images))
@@ -350,6 +351,8 @@ def test_files_of_another_net_are_refused(exports, tmp_path):
                            r"onnx, int8"),
     ({"version": 2}, r"net-meta\.json has sidecar version 2; this gluon_resnet reads version 1"),
     ({"files": {"onnx": "net.onnx"}}, r"net-meta\.json is incomplete"),
+    ({"mean": [0.1, 0.2]}, r"net-meta\.json has a bad normalisation: mean needs 1 or 1 "
+                           r"values \(one per input channel\), got 2"),
 ])
 def test_unknown_sidecars_are_refused(exports, tmp_path, change, message):
     prefix = _copy_export(exports["symbol"], tmp_path / "a")
