@@ -30,7 +30,8 @@ demo: $(VENV)/.installed
 	$(PY) -m gluon_resnet export $(DEMO_OUT) --out $(DEMO_OUT)/export/resnet18
 	@echo
 	@echo "demo done: checkpoint, history.json and curves.png in $(DEMO_OUT)/,"
-	@echo "the deployable net in $(DEMO_OUT)/export/ (resnet18-symbol.json, resnet18-0000.params)"
+	@echo "the deployable net in $(DEMO_OUT)/export/ (resnet18-symbol.json, -0000.params, -meta.json;"
+	@echo "gluon_resnet.load_predictor(\"$(DEMO_OUT)/export/resnet18\") runs it)"
 
 
 install: $(VENV)/.installed

@@ -6,6 +6,7 @@
 from . import _compat  # noqa: F401  (must run before mxnet is imported)
 from .blocks import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  # noqa: F401
                      BottleneckV1b, BottleneckV2, Residual, resnet_block)
+from .deploy import Predictor, export_checkpoint, export_net, load_predictor  # noqa: F401
 from .export import export, load_exported  # noqa: F401
 from .params import load_parameters, save_parameters  # noqa: F401
 from .registry import get_model, list_models, register_model  # noqa: F401

@@ -2,7 +2,7 @@
 ``split-data`` and ``predict``.
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
-:mod:`gluon_resnet.export`, :mod:`gluon_resnet.summary`, :mod:`gluon_resnet.images`,
+:mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`, :mod:`gluon_resnet.images`,
 :mod:`gluon_resnet.finetune` and :mod:`gluon_resnet.predict`. Bad arguments end with one
 line on stderr, ``gluon-resnet: error: ...``, and exit status 2.
 
@@ -345,21 +345,24 @@ def _cmd_predict(args):
 
 
 def _cmd_export(args):
-    import mxnet as mx
-
-    from .export import export
-    from .train import load_checkpoint
+    from .deploy import export_checkpoint
+    from .train import read_checkpoint
     try:
-        net, doc = load_checkpoint(args.run, ctx=mx.cpu())
+        doc = read_checkpoint(args.run)
     except (OSError, ValueError) as err:
         raise CLIError(str(err)) from None
-    prefix = args.out or os.path.join(os.path.dirname(doc["path"]), doc["model"]["name"])
-    directory = os.path.dirname(os.path.abspath(prefix))
+    if args.out is not None:
+        directory = os.path.dirname(os.path.abspath(args.out))
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as err:
+            raise CLIError("cannot write to %s: %s" % (directory, err.strerror or err)) from None
     try:
-        os.makedirs(directory, exist_ok=True)
-    except OSError as err:
-        raise CLIError("cannot write to %s: %s" % (directory, err.strerror or err)) from None
-    for path in export(net, prefix, tuple(doc["model"]["input_shape"])):
+        paths = export_checkpoint(doc["path"], args.out, format=args.format,
+                                  calib_images=args.calib_images, data_dir=args.data_dir)
+    except (OSError, ValueError, ImportError) as err:
+        raise CLIError(str(err)) from None
+    for path in paths:
         print(path)
     return 0
 
@@ -470,12 +473,23 @@ def build_parser():
                    help="evaluate on a class-stratified subset of this size")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("export", help="write PREFIX-symbol.json and PREFIX-0000.params",
-                       description="Export the trained net of a run for deployment "
-                       "(mx.gluon.SymbolBlock.imports or gluon_resnet.load_exported).")
+    p = sub.add_parser("export", help="write the trained net for deployment (symbol, ONNX "
+                       "or int8), with a PREFIX-meta.json sidecar",
+                       description="Export the trained net of a run for deployment, with "
+                       "PREFIX-meta.json saying how to feed it (gluon_resnet.load_predictor "
+                       "reads both). symbol: PREFIX-symbol.json + PREFIX-0000.params "
+                       "(mx.gluon.SymbolBlock.imports); onnx: PREFIX.onnx (ONNX Runtime); "
+                       "int8: a oneDNN-quantized symbol + params for CPUs, calibrated on "
+                       "Fashion-MNIST training images prepared as in training.")
     p.add_argument("run", metavar="RUN_DIR", help="a run directory or its checkpoint.json")
     p.add_argument("--out", metavar="PREFIX", default=None,
-                   help="path prefix of the files (default RUN_DIR/MODEL)")
+                   help="path prefix of the files (default RUN_DIR/MODEL for symbol, "
+                   "RUN_DIR/MODEL-onnx and RUN_DIR/MODEL-int8 for the others)")
+    p.add_argument("--format", choices=("symbol", "onnx", "int8"), default="symbol",
+                   help="default symbol")
+    p.add_argument("--calib-images", type=_int_in(1, _SPLITS["num_train"], "an integer"),
+                   default=512, help="int8: training images to calibrate on (default 512)")
+    p.add_argument("--data-dir", default=None, help="int8: Fashion-MNIST directory")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("models", help="list the registered models with parameters and "

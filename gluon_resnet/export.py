@@ -7,7 +7,7 @@ from mxnet.base import MXNetError
 
 from .params import atomic_path
 
-__all__ = ["export", "load_exported"]
+__all__ = ["export", "load_exported", "trace", "save_symbol"]
 
 
 def _full_shape(input_shape):
@@ -45,6 +45,23 @@ def export(net, path_prefix, input_shape, epoch=0):
     tuple of str
         The paths of the symbol and parameter files.
     """
+    sym, params = trace(net, input_shape)
+    return save_symbol(sym, params, path_prefix, epoch)
+
+
+def trace(net, input_shape):
+    """The symbolic graph of ``net`` with its input named ``data``, and its parameters.
+
+    Completes deferred initialisation with one inference pass on zeros of
+    ``input_shape`` if needed; otherwise the net is not run or changed.
+
+    Returns
+    -------
+    sym : Symbol
+        The graph, checked to accept ``input_shape``.
+    params : dict of str to NDArray
+        ``arg:NAME`` and ``aux:NAME`` arrays, as in an exported ``.params`` file.
+    """
     shape = _full_shape(input_shape)
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
     if any(p._deferred_init for p in net.collect_params().values()):
@@ -58,14 +75,42 @@ def export(net, path_prefix, input_shape, epoch=0):
     except MXNetError as err:
         raise ValueError("the net cannot take input_shape %s: %s"
                          % (shape, str(err).strip().splitlines()[0])) from None
+    return sym, _named_arrays(sym, net.collect_params().values())
+
+
+def _named_arrays(sym, params):
     arg_names = set(sym.list_arguments())
     aux_names = set(sym.list_auxiliary_states())
     arrays = {}
-    for param in net.collect_params().values():
+    for param in params:
         if param.name in arg_names:
             arrays["arg:" + param.name] = param._reduce()
         elif param.name in aux_names:
             arrays["aux:" + param.name] = param._reduce()
+    return arrays
+
+
+def save_symbol(sym, params, path_prefix, epoch=0):
+    """Write ``sym`` and its parameters as ``PREFIX-symbol.json`` + ``PREFIX-%04d.params``.
+
+    Parameters
+    ----------
+    sym : Symbol
+        The graph, with its input named ``data``.
+    params : dict or iterable of Parameter
+        ``arg:NAME``/``aux:NAME`` arrays (as :func:`trace` returns), or Parameters, of
+        which those ``sym`` uses are saved.
+    path_prefix : str
+        Path without suffix; its directory must exist.
+    epoch : int, default 0
+        The number in the ``.params`` file name.
+
+    Returns
+    -------
+    tuple of str
+        The paths of the symbol and parameter files, each written atomically.
+    """
+    arrays = params if isinstance(params, dict) else _named_arrays(sym, params)
     sym_path = "%s-symbol.json" % path_prefix
     params_path = "%s-%04d.params" % (path_prefix, epoch)
     with atomic_path(params_path) as tmp:

@@ -76,7 +76,8 @@ def test_export_gives_the_predictions_of_the_checkpointed_net(run, fmnist_dir, t
     prefix = tmp_path / "deploy" / "net"
     code, stdout, _ = run_main(["export", str(out), "--out", str(prefix)])
     assert code == 0
-    assert stdout.split() == [str(prefix) + "-symbol.json", str(prefix) + "-0000.params"]
+    assert stdout.split() == [str(prefix) + "-symbol.json", str(prefix) + "-0000.params",
+                              str(prefix) + "-meta.json"]
     deployed = load_exported(str(prefix))
     net, _ = load_checkpoint(out)
     _, test_iter = D.load_data_fashion_mnist(32, root=fmnist_dir, num_train=10, num_test=32)

@@ -1,0 +1,625 @@
+"""Deployment: export a net with a sidecar that says how to feed it, and run it anywhere.
+
+An export is a prefix and its files:
+
+- ``format="symbol"``: ``PREFIX-symbol.json`` + ``PREFIX-0000.params`` (what
+  ``mx.gluon.SymbolBlock.imports`` reads),
+- ``format="onnx"``: ``PREFIX.onnx`` (ONNX Runtime and others),
+- ``format="int8"``: ``PREFIX-symbol.json`` + ``PREFIX-0000.params`` of a net quantized
+  with MXNet's oneDNN (MKLDNN) backend, for CPUs,
+
+each with ``PREFIX-meta.json``, the sidecar: format, file names and their SHA-256, input
+name and shape ``[1, C, H, W]``, pixel scale (1/255), normalisation mean and std, class
+names and model name. :func:`load_predictor` needs nothing else to rebuild a
+:class:`Predictor` that takes uint8 images and returns class probabilities.
+"""
+import hashlib
+import json
+import os
+import warnings
+
+import mxnet as mx
+import numpy as np
+from mxnet.base import MXNetError
+
+from .export import _full_shape, save_symbol, trace
+from .params import atomic_path
+
+__all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "read_meta",
+           "checkpoint_meta", "FORMATS", "META_VERSION"]
+
+#: The export formats, the values of ``meta["format"]``.
+FORMATS = ("symbol", "onnx", "int8")
+#: The sidecar version this code writes and reads.
+META_VERSION = 1
+_SCALE = 1.0 / 255
+
+
+def _brief(err):
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _channel_values(value, channels, what):
+    if value is None:
+        return None
+    values = [float(v) for v in np.ravel(value)]
+    if len(values) == 1:
+        values = values * channels
+    if len(values) != channels:
+        raise ValueError("%s needs 1 or %d values (one per input channel), got %d"
+                         % (what, channels, len(values)))
+    return values
+
+
+def _make_meta(input_shape, classes, mean=None, std=None, class_names=None, model_name=None):
+    shape = (1,) + _full_shape(input_shape)[1:]
+    channels = shape[1]
+    if (mean is None) != (std is None):
+        raise ValueError("pass both mean and std or neither, got mean=%r, std=%r" % (mean, std))
+    mean = _channel_values(mean, channels, "mean")
+    std = _channel_values(std, channels, "std")
+    if std is not None and not all(s > 0 for s in std):
+        raise ValueError("std must be positive, got %r" % (std,))
+    if class_names is not None:
+        class_names = [str(c) for c in class_names]
+        if classes is not None and len(class_names) != classes:
+            raise ValueError("the net has %d outputs but %d class names were given"
+                             % (classes, len(class_names)))
+    return {"version": META_VERSION, "model": model_name, "input_name": "data",
+            "input_shape": list(shape), "pixel_scale": _SCALE, "mean": mean, "std": std,
+            "classes": classes, "class_names": class_names}
+
+
+def checkpoint_meta(doc):
+    """The sidecar content for the net of a training checkpoint (no ``format``/``files``).
+
+    Parameters
+    ----------
+    doc : dict
+        What :func:`gluon_resnet.train.load_checkpoint` or ``read_checkpoint`` returns.
+
+    Returns
+    -------
+    dict
+        Input shape as trained (after ``resize``), normalisation from the checkpoint's
+        metadata (none unless it names ``mean``/``std``), and Fashion-MNIST's class names
+        when the run was trained on it.
+    """
+    from .data import CLASS_NAMES
+    model, metadata = doc["model"], doc.get("metadata") or {}
+    names = CLASS_NAMES if metadata.get("dataset") == "fashion-mnist" else None
+    return _make_meta(tuple(model["input_shape"]), model.get("classes"),
+                      mean=metadata.get("mean"), std=metadata.get("std"),
+                      class_names=names, model_name=model.get("name"))
+
+
+def _softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class Predictor:
+    """A deployed net: uint8 images in, logits or probabilities out.
+
+    Build one with :func:`load_predictor` (from exported files) or
+    :meth:`from_block` (from a net in memory).
+
+    Attributes
+    ----------
+    meta : dict
+        The sidecar content.
+    input_shape : tuple of int
+        ``(1, C, H, W)``, the shape of one prepared image.
+    class_names : list of str or None
+        Names of the outputs, in order.
+    """
+
+    def __init__(self, run, meta):
+        self._run = run
+        self.meta = meta
+        self.input_shape = tuple(int(d) for d in meta["input_shape"])
+        self.class_names = meta.get("class_names")
+        channels = self.input_shape[1]
+        scale = float(meta.get("pixel_scale", _SCALE))
+        mean = meta.get("mean") or [0.0] * channels
+        std = meta.get("std") or [1.0] * channels
+        self._scale = np.array([scale / s for s in std], np.float32).reshape(1, -1, 1, 1)
+        self._shift = np.array([-m / s for m, s in zip(mean, std)],
+                               np.float32).reshape(1, -1, 1, 1)
+
+    def __repr__(self):
+        return "Predictor(%s, format=%s, input_shape=%s)" % (
+            self.meta.get("model"), self.meta.get("format"), self.input_shape)
+
+    @classmethod
+    def from_block(cls, block, meta, ctx=None):
+        """Wrap a Gluon block in memory, e.g. the net of a training checkpoint.
+
+        Parameters
+        ----------
+        block : Block
+            The net; it is run in inference mode and not changed.
+        meta : dict
+            At least ``input_shape`` (``(C, H, W)`` or ``(1, C, H, W)``); optional
+            ``mean``, ``std``, ``pixel_scale``, ``class_names``, ``model``
+            (see :func:`checkpoint_meta`).
+        ctx : Context, optional
+            Where to run; default the context of the block's parameters.
+        """
+        if not isinstance(meta, dict) or "input_shape" not in meta:
+            raise ValueError("meta must be a dict with at least input_shape, got %r" % (meta,))
+        full = _make_meta(meta["input_shape"], meta.get("classes"), meta.get("mean"),
+                          meta.get("std"), meta.get("class_names"), meta.get("model"))
+        full.update({k: v for k, v in meta.items() if k not in full})
+        full.setdefault("format", "gluon")
+        if ctx is None:
+            ctx = next(iter(block.collect_params().values())).list_ctx()[0]
+        return cls(_MXNetRunner(block, ctx), full)
+
+    def preprocess(self, images):
+        """Prepare uint8 images as the net was trained: resize, scale, normalise.
+
+        Parameters
+        ----------
+        images : list of numpy.ndarray
+            uint8 images, HxW (or HxWx1) for a 1-channel net, HxWxC for C channels
+            (RGB for 3); any size: each is resized to the net's HxW (bilinear, as
+            ``BilinearResize2D`` with ``align_corners=False``, which training uses).
+            A uint8 array (N, H, W) or (N, H, W, C) is taken as a list of images.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (N, C, H, W).
+        """
+        _, channels, height, width = self.input_shape
+        if isinstance(images, np.ndarray) and images.ndim < 3:
+            raise ValueError("pass a list of images (or an (N, H, W[, C]) array), got one "
+                             "array of shape %s" % (images.shape,))
+        images = list(images)
+        if not images:
+            raise ValueError("no images given")
+        groups = {}
+        for i, img in enumerate(images):
+            img = np.asarray(img)
+            if img.dtype != np.uint8:
+                raise ValueError("image %d is %s; expected uint8 pixels (0-255)" % (i, img.dtype))
+            if img.ndim == 2 and channels == 1:
+                img = img[:, :, None]
+            if img.ndim != 3 or img.shape[2] != channels or min(img.shape[:2]) < 1:
+                want = "HxW grayscale" if channels == 1 else "HxWx%d" % channels
+                raise ValueError("image %d has shape %s; this model takes %d-channel images: "
+                                 "pass %s uint8 arrays" % (i, img.shape, channels, want))
+            groups.setdefault(img.shape, []).append((i, img))
+        out = np.empty((len(images), channels, height, width), np.float32)
+        for shape, members in groups.items():
+            index = [i for i, _ in members]
+            x = np.stack([img for _, img in members]).transpose(0, 3, 1, 2).astype(np.float32)
+            x = x * self._scale + self._shift
+            if shape[:2] != (height, width):
+                x = mx.nd.contrib.BilinearResize2D(mx.nd.array(x), height=height, width=width,
+                                                   align_corners=False).asnumpy()
+            out[index] = x
+        return out
+
+    def __call__(self, batch):
+        """Logits for a prepared float32 batch (N, C, H, W), as a numpy array (N, classes)."""
+        if isinstance(batch, mx.nd.NDArray):
+            batch = batch.asnumpy()
+        batch = np.asarray(batch, dtype=np.float32)
+        want = self.input_shape[1:]
+        if batch.ndim != 4 or batch.shape[1:] != want or batch.shape[0] < 1:
+            raise ValueError("expected a batch of shape (N, %d, %d, %d) with N >= 1, got %s; "
+                             "use preprocess() to prepare images" % (want + (batch.shape,)))
+        return self._run(np.ascontiguousarray(batch))
+
+    def predict_proba(self, images):
+        """Class probabilities (N, classes) for uint8 images: softmax of the logits."""
+        return _softmax(self(self.preprocess(images)))
+
+
+class _MXNetRunner:
+    def __init__(self, block, ctx):
+        self.block, self.ctx = block, ctx
+
+    def __call__(self, batch):
+        with mx.autograd.predict_mode():
+            return self.block(mx.nd.array(batch, ctx=self.ctx)).asnumpy()
+
+
+class _ONNXRunner:
+    def __init__(self, session, input_name):
+        self.session, self.input_name = session, input_name
+
+    def __call__(self, batch):
+        return self.session.run(None, {self.input_name: batch})[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Sidecar files
+
+def _meta_path(prefix_or_meta_path):
+    path = os.fspath(prefix_or_meta_path)
+    for suffix in ("-meta.json", "-symbol.json", ".onnx"):
+        if path.endswith(suffix):
+            path = path[:-len(suffix)]
+            break
+    return path, path + "-meta.json"
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_meta(prefix_or_meta_path):
+    """Read and check the sidecar ``PREFIX-meta.json`` of an export, and its files.
+
+    Returns
+    -------
+    dict
+        The sidecar's content.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the sidecar or a file it names is missing; the message names them.
+    ValueError
+        If the sidecar is not one this version writes (bad JSON, unknown version or
+        format), or a file's SHA-256 differs from the one recorded at export.
+    """
+    prefix, path = _meta_path(prefix_or_meta_path)
+    if not os.path.isfile(path):
+        hint = ""
+        if os.path.isfile(prefix + "-symbol.json"):
+            hint = ("; %s-symbol.json was exported without one: load it with "
+                    "load_exported(), or export again with `gluon-resnet export`" % prefix)
+        raise FileNotFoundError("no export sidecar %s%s" % (path, hint))
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError("%s is not valid JSON: %s" % (path, err)) from None
+    if not isinstance(meta, dict) or "version" not in meta:
+        raise ValueError("%s is not a gluon_resnet export sidecar (no version)" % path)
+    if meta["version"] != META_VERSION:
+        raise ValueError("%s has sidecar version %r; this gluon_resnet reads version %d"
+                         % (path, meta["version"], META_VERSION))
+    if meta.get("format") not in FORMATS:
+        raise ValueError("%s names format %r; expected one of %s"
+                         % (path, meta.get("format"), ", ".join(FORMATS)))
+    needed = {"symbol": ("symbol", "params"), "int8": ("symbol", "params"), "onnx": ("onnx",)}
+    files, digests = meta.get("files"), meta.get("sha256") or {}
+    try:
+        shape = _full_shape(meta.get("input_shape") or ())
+    except ValueError:
+        shape = None
+    if (not isinstance(files, dict) or sorted(files) != sorted(needed[meta["format"]])
+            or shape is None or shape[0] != 1):
+        raise ValueError("%s is incomplete: a %s export lists files %s and input_shape "
+                         "[1, C, H, W]" % (path, meta["format"], " and ".join(needed[meta["format"]])))
+    try:
+        for key in ("mean", "std"):
+            _channel_values(meta.get(key), shape[1], key)
+        float(meta.get("pixel_scale", _SCALE))
+    except (TypeError, ValueError) as err:
+        raise ValueError("%s has a bad normalisation: %s" % (path, err)) from None
+    paths = _file_paths(path, meta)
+    missing = [p for p in paths.values() if not os.path.isfile(p)]
+    if missing:
+        raise FileNotFoundError("%s names files that are missing: %s"
+                                % (path, ", ".join(missing)))
+    for role, file_path in paths.items():
+        if role in digests and _sha256(file_path) != digests[role]:
+            raise ValueError("%s is not the file %s was written with (its SHA-256 differs): "
+                             "it was changed or replaced after export; export again"
+                             % (file_path, path))
+    return meta
+
+
+def _file_paths(meta_path, meta):
+    """{role: absolute path} of the files a sidecar names, beside the sidecar."""
+    directory = os.path.dirname(os.path.abspath(meta_path))
+    return {role: os.path.join(directory, os.path.basename(name))
+            for role, name in meta["files"].items()}
+
+
+# ---------------------------------------------------------------------------------------
+# Loading
+
+def _check_cpu(ctx, what):
+    if ctx is not None and ctx.device_type != "cpu":
+        raise ValueError("%s exports run on the CPU; got ctx=%s" % (what, ctx))
+
+
+def _import_symbol(meta, paths, ctx):
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Cannot decide type")
+            block = mx.gluon.SymbolBlock.imports(paths["symbol"], [meta["input_name"]],
+                                                 paths["params"], ctx=ctx)
+    except (MXNetError, AssertionError, ValueError) as err:
+        raise ValueError("%s and %s do not load together: %s"
+                         % (paths["symbol"], paths["params"], _brief(err))) from None
+    # Not static_shape: with it, MXNet 1.9 hands oneDNN-layout outputs of quantized
+    # (and optimize_for-fused) graphs to asnumpy(), which refuses them from the second
+    # call on.
+    block.hybridize(static_alloc=True)
+    return _MXNetRunner(block, ctx)
+
+
+def _onnx_session(meta, paths):
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError("loading an ONNX export needs ONNX Runtime: pip install "
+                          "onnxruntime") from None
+    path = paths["onnx"]
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        session = onnxruntime.InferenceSession(path, options,
+                                               providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise ValueError("ONNX Runtime cannot load %s: %s" % (path, _brief(err))) from None
+    names = [i.name for i in session.get_inputs()]
+    if names != [meta["input_name"]]:
+        raise ValueError("%s takes inputs %s, but its sidecar names %r"
+                         % (path, names, meta["input_name"]))
+    return _ONNXRunner(session, meta["input_name"])
+
+
+def load_predictor(prefix_or_meta_path, ctx=None):
+    """Rebuild a ready-to-run :class:`Predictor` from an export's files alone.
+
+    Parameters
+    ----------
+    prefix_or_meta_path : str
+        The export prefix (``out/resnet18``), its sidecar ``PREFIX-meta.json``, or its
+        ``PREFIX-symbol.json`` / ``PREFIX.onnx``.
+    ctx : Context, optional
+        Where to run a ``symbol`` export (default CPU). ``int8`` and ``onnx`` exports
+        run on the CPU.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the sidecar or a file it names is missing.
+    ValueError
+        If the files do not belong together (a file replaced after export, parameters
+        of another net), or the sidecar is of an unknown format or version.
+    ImportError
+        For an ``onnx`` export without ``onnxruntime`` installed.
+    """
+    meta = read_meta(prefix_or_meta_path)
+    paths = _file_paths(_meta_path(prefix_or_meta_path)[1], meta)
+    fmt = meta["format"]
+    if fmt == "onnx":
+        _check_cpu(ctx, "onnx")
+        run = _onnx_session(meta, paths)
+    else:
+        if fmt == "int8":
+            _check_cpu(ctx, "int8")
+        run = _import_symbol(meta, paths, ctx if ctx is not None else mx.cpu())
+    files = " and ".join(sorted(paths.values()))
+    try:
+        out = run(np.zeros(meta["input_shape"], np.float32))
+    except (MXNetError, ValueError, RuntimeError) as err:
+        raise ValueError("%s cannot run on input %s: %s"
+                         % (files, tuple(meta["input_shape"]), _brief(err))) from None
+    classes = meta.get("classes")
+    if out.ndim != 2 or (classes is not None and out.shape[1] != classes):
+        raise ValueError("%s give outputs of shape %s; the sidecar says %s classes"
+                         % (files, out.shape, classes))
+    return Predictor(run, meta)
+
+
+# ---------------------------------------------------------------------------------------
+# Export
+
+def _export_onnx(sym, params, shape, path):
+    try:
+        import onnx
+        from mxnet import onnx as mx_onnx
+    except ImportError as err:
+        raise ImportError("ONNX export needs the onnx package (onnx<1.16 for MXNet 1.9's "
+                          "exporter): %s" % err) from None
+    dynamic = (None,) + tuple(shape[1:])
+    params = {name.split(":", 1)[1]: value for name, value in params.items()}
+    with atomic_path(path) as tmp:
+        try:
+            mx_onnx.export_model(sym, params, in_shapes=[shape], in_types=[np.float32],
+                                 onnx_file_path=tmp, dynamic=True,
+                                 dynamic_input_shapes=[dynamic])
+        except (AttributeError, ImportError) as err:
+            raise ImportError("MXNet's ONNX exporter failed (%s); it needs onnx<1.16, "
+                              "found onnx %s" % (_brief(err), onnx.__version__)) from None
+        model = onnx.load(tmp)
+        # The exporter lists the weights as graph inputs too; as plain initializers
+        # they are constants, which ONNX Runtime can fold (BatchNorm into Conv).
+        weights = {w.name for w in model.graph.initializer}
+        inputs = [i for i in model.graph.input if i.name not in weights]
+        del model.graph.input[:]
+        model.graph.input.extend(inputs)
+        onnx.checker.check_model(model)
+        onnx.save(model, tmp)
+    return [path]
+
+
+def _quantize(sym, params, shape, calib_data, calib_mode):
+    """Quantize with MXNet's oneDNN backend as ``quantize_net_v2`` does; returns a block."""
+    from mxnet.contrib.quantization import quantize_net_v2
+    if calib_data is None:
+        raise ValueError("int8 export needs calib_data: prepared float32 images "
+                         "(N, C, H, W) like the training inputs")
+    if isinstance(calib_data, mx.nd.NDArray):
+        calib_data = calib_data.asnumpy()
+    calib_data = np.asarray(calib_data, np.float32)
+    if calib_data.ndim != 4 or calib_data.shape[1:] != shape[1:] or len(calib_data) < 1:
+        raise ValueError("calib_data must be a float32 batch (N, %d, %d, %d) of prepared "
+                         "images, got shape %s" % (shape[1:] + (calib_data.shape,)))
+    if calib_mode not in ("naive", "entropy"):
+        raise ValueError("calib_mode must be 'naive' or 'entropy', got %r" % (calib_mode,))
+    # A short last batch is padded with images from the start, which leaves the
+    # calibrated ranges as they are.
+    calib_iter = mx.io.NDArrayIter({"data": calib_data}, batch_size=min(64, len(calib_data)),
+                                   last_batch_handle="pad")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot decide type")
+        fp32 = mx.gluon.SymbolBlock(sym, [mx.sym.var("data")])
+        for name, param in fp32.collect_params().items():
+            param._load_init(params.get("arg:" + name, params.get("aux:" + name)), mx.cpu())
+        return quantize_net_v2(fp32, quantized_dtype="auto", quantize_mode="full",
+                               calib_mode=calib_mode, calib_data=calib_iter,
+                               num_calib_examples=len(calib_data),
+                               ctx=mx.cpu())
+
+
+def _check_prefix(prefix, fmt):
+    directory = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError("directory %s does not exist" % directory)
+    meta_path = prefix + "-meta.json"
+    if os.path.isfile(meta_path):
+        try:
+            with open(meta_path) as f:
+                old = json.load(f).get("format")
+        except (ValueError, AttributeError, UnicodeDecodeError, OSError):
+            old = None
+        if old != fmt:
+            raise ValueError("%s describes %s export; writing a %s export to the same prefix "
+                             "would orphan its files: choose another prefix"
+                             % (meta_path, "a %s" % old if old else "another", fmt))
+
+
+def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None,
+               class_names=None, model_name=None, calib_data=None, calib_mode="naive"):
+    """Export ``net`` in ``format`` with the sidecar ``PREFIX-meta.json``.
+
+    Parameters
+    ----------
+    net : HybridBlock
+        The trained net; it is traced symbolically and not changed.
+    prefix : str
+        Path without suffix, e.g. ``"out/resnet18"``; its directory must exist. Only
+        the prefix's files are written, each to a temporary name then renamed; the
+        sidecar last.
+    input_shape : tuple of int
+        ``(C, H, W)`` of one prepared image.
+    format : {'symbol', 'onnx', 'int8'}
+        See :mod:`gluon_resnet.deploy`.
+    mean, std : float or list of float, optional
+        The normalisation the net was trained with, after scaling pixels to [0, 1].
+    class_names : list of str, optional
+        Names of the outputs.
+    model_name : str, optional
+        Default ``net.model_name``.
+    calib_data : numpy.ndarray, optional
+        For ``int8``: float32 images (N, C, H, W) prepared like the training inputs, on
+        which the quantization ranges are calibrated.
+    calib_mode : {'naive', 'entropy'}
+        For ``int8``: ranges from the min/max of the calibration outputs, or chosen to
+        minimise the KL divergence (MXNet's two calibration modes).
+
+    Returns
+    -------
+    list of str
+        The paths written, the sidecar last.
+    """
+    if format not in FORMATS:
+        raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), format))
+    prefix = os.fspath(prefix)
+    _check_prefix(prefix, format)
+    shape = (1,) + _full_shape(input_shape)[1:]
+    sym, params = trace(net, shape)
+    out_shape = sym.infer_shape(data=shape)[1][0]
+    if len(out_shape) != 2:
+        raise ValueError("the net's output has shape %s; a classifier's is (N, classes)"
+                         % (out_shape,))
+    meta = _make_meta(shape, int(out_shape[1]), mean, std, class_names,
+                      model_name or getattr(net, "model_name", None))
+    if format == "onnx":
+        paths = _export_onnx(sym, params, shape, prefix + ".onnx")
+        files = {"onnx": paths[0]}
+    else:
+        if format == "int8":
+            qnet = _quantize(sym, params, shape, calib_data, calib_mode)
+            sym = qnet(mx.sym.var("data"))
+            params = qnet.collect_params().values()
+            meta["quantization"] = {"backend": "MKLDNN", "calib_mode": calib_mode,
+                                    "calib_images": int(len(calib_data)),
+                                    "quantized_dtype": "auto", "quantize_mode": "full"}
+        paths = list(save_symbol(sym, params, prefix))
+        files = {"symbol": paths[0], "params": paths[1]}
+    meta["format"] = format
+    meta["files"] = {role: os.path.basename(p) for role, p in files.items()}
+    meta["sha256"] = {role: _sha256(p) for role, p in files.items()}
+    meta_path = prefix + "-meta.json"
+    with atomic_path(meta_path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(meta, f, indent=1)
+            f.write("\n")
+    return paths + [meta_path]
+
+
+def _calibration_images(doc, count, data_dir):
+    """``count`` training images prepared as the checkpoint's metadata says."""
+    from .data import ImageArrayIter, read_fashion_mnist
+    metadata = doc.get("metadata") or {}
+    if metadata.get("dataset") != "fashion-mnist":
+        raise ValueError("int8 calibration reads the training data, but %s does not say it "
+                         "was trained on Fashion-MNIST (metadata dataset %r)"
+                         % (doc["path"], metadata.get("dataset")))
+    images, labels = read_fashion_mnist(data_dir, train=True)
+    rng = np.random.RandomState(0)
+    pick = np.sort(rng.choice(len(images), size=min(count, len(images)), replace=False))
+    batches = ImageArrayIter(images[pick], labels[pick], batch_size=256,
+                             resize=metadata.get("resize"), mean=metadata.get("mean"),
+                             std=metadata.get("std"))
+    return np.concatenate([X.asnumpy() for X, _ in batches])
+
+
+def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_images=512,
+                      data_dir=None, calib_mode="naive"):
+    """Export the trained net of a run (what ``gluon-resnet export`` does).
+
+    Parameters
+    ----------
+    run_or_checkpoint : str
+        A run directory or its ``checkpoint.json``.
+    prefix : str, optional
+        Default ``RUN_DIR/MODEL`` (``symbol``), ``RUN_DIR/MODEL-onnx`` or
+        ``RUN_DIR/MODEL-int8``.
+    format : {'symbol', 'onnx', 'int8'}
+    calib_images : int, default 512
+        For ``int8``: how many Fashion-MNIST training images (a fixed random sample,
+        prepared as in training: resize, normalisation) calibrate the quantization.
+    data_dir : str, optional
+        Fashion-MNIST directory for ``int8`` (see :func:`gluon_resnet.data.read_fashion_mnist`).
+    calib_mode : {'naive', 'entropy'}
+        For ``int8``; see :func:`export_net`.
+
+    Returns
+    -------
+    list of str
+        The paths written, the sidecar last.
+    """
+    from .train import load_checkpoint
+    if format not in FORMATS:
+        raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), format))
+    if format == "int8" and (not isinstance(calib_images, int) or calib_images < 1):
+        raise ValueError("calib_images must be a positive int, got %r" % (calib_images,))
+    net, doc = load_checkpoint(run_or_checkpoint, ctx=mx.cpu())
+    meta = checkpoint_meta(doc)
+    if prefix is None:
+        suffix = "" if format == "symbol" else "-" + format
+        prefix = os.path.join(os.path.dirname(doc["path"]), meta["model"] + suffix)
+    calib = _calibration_images(doc, calib_images, data_dir) if format == "int8" else None
+    return export_net(net, prefix, meta["input_shape"], format, mean=meta["mean"],
+                      std=meta["std"], class_names=meta["class_names"],
+                      model_name=meta["model"], calib_data=calib, calib_mode=calib_mode)
