@@ -83,12 +83,20 @@ def checkpoint_meta(doc):
     -------
     dict
         Input shape as trained (after ``resize``), normalisation from the checkpoint's
-        metadata (none unless it names ``mean``/``std``), and Fashion-MNIST's class names
-        when the run was trained on it.
+        metadata (none unless it names ``mean``/``std``), and class names: the run's own
+        (an image-folder run stores them), else Fashion-MNIST's for a 10-class run on it.
+
+    Raises
+    ------
+    ValueError
+        If the stored class names do not match the net's number of outputs.
     """
     from .data import CLASS_NAMES
     model, metadata = doc["model"], doc.get("metadata") or {}
-    names = CLASS_NAMES if metadata.get("dataset") == "fashion-mnist" else None
+    names = metadata.get("class_names")
+    if names is None and metadata.get("dataset", "fashion-mnist") == "fashion-mnist" \
+            and model.get("classes") == len(CLASS_NAMES):
+        names = CLASS_NAMES
     return _make_meta(tuple(model["input_shape"]), model.get("classes"),
                       mean=metadata.get("mean"), std=metadata.get("std"),
                       class_names=names, model_name=model.get("name"))

@@ -12,7 +12,7 @@ import numpy as np
 
 from .images import ImageError, list_images, load_image
 
-__all__ = ["predict", "open_model", "meta_from_checkpoint", "format_predictions"]
+__all__ = ["predict", "open_model", "format_predictions"]
 
 _BATCH = 64
 
@@ -30,36 +30,6 @@ def _is_checkpoint(path):
     from .train import CHECKPOINT_FILE
     return (os.path.isdir(path) and os.path.isfile(os.path.join(path, CHECKPOINT_FILE))) or (
         os.path.isfile(path) and os.path.basename(path) == CHECKPOINT_FILE)
-
-
-def meta_from_checkpoint(doc):
-    """The Predictor metadata of a checkpoint (:func:`gluon_resnet.train.read_checkpoint`).
-
-    Input shape from the model, class names from the run's metadata (a Fashion-MNIST run
-    gets :data:`gluon_resnet.data.CLASS_NAMES`), and the normalisation the run used
-    (``mean``/``std`` per channel, or None for plain ``x / 255``).
-    """
-    from .data import CLASS_NAMES
-    model, info = doc["model"], doc.get("metadata") or {}
-    shape = [1] + [int(d) for d in model["input_shape"]]
-    channels = shape[1]
-    names = info.get("class_names")
-    if names is None and info.get("dataset", "fashion-mnist") == "fashion-mnist" \
-            and model["classes"] == len(CLASS_NAMES):
-        names = list(CLASS_NAMES)
-    if names is not None and len(names) != model["classes"]:
-        raise ValueError("%s names %d classes but the model has %d outputs"
-                         % (doc.get("path", "the checkpoint"), len(names), model["classes"]))
-
-    def per_channel(value):
-        if value is None:
-            return None
-        value = [float(v) for v in np.atleast_1d(value)]
-        return value * channels if len(value) == 1 else value
-
-    return {"format": "checkpoint", "input_shape": shape, "scale": 1.0 / 255.0,
-            "mean": per_channel(info.get("mean")), "std": per_channel(info.get("std")),
-            "class_names": None if names is None else list(names), "model": model.get("name")}
 
 
 def open_model(model, ctx=None):
@@ -90,7 +60,7 @@ def open_model(model, ctx=None):
 
         from .train import load_checkpoint
         net, doc = load_checkpoint(path, ctx=ctx if ctx is not None else mx.cpu())
-        return deploy.Predictor.from_block(net, meta_from_checkpoint(doc), ctx=ctx)
+        return deploy.Predictor.from_block(net, deploy.checkpoint_meta(doc), ctx=ctx)
     if os.path.isdir(path):
         raise FileNotFoundError("%s is a folder without a checkpoint.json; expected a training "
                                 "run directory, its checkpoint.json, or an export prefix" % path)

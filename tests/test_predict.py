@@ -12,8 +12,6 @@ import json
 import os
 import re
 import shutil
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -27,70 +25,8 @@ from _fmnist_images import CLASSES, tree_hashes, write_fmnist_folder
 from PIL import Image  # noqa: E402
 from conftest import run_main  # noqa: E402
 
-NO_DEPLOY = ("gluon_resnet.deploy (Predictor, load_predictor) is not on this branch yet; "
-             "exports are read through it")
-
-
-def _standin_deploy():
-    """A minimal Predictor with the documented API, for when deploy.py is not there."""
-    module = types.ModuleType("gluon_resnet.deploy")
-
-    class Predictor:
-        def __init__(self, block, meta, ctx=None):
-            self.block, self.meta = block, dict(meta)
-            self.ctx = ctx or mx.cpu()
-            self.input_shape = tuple(meta["input_shape"])
-            self.class_names = meta.get("class_names")
-
-        @classmethod
-        def from_block(cls, block, meta, ctx=None):
-            return cls(block, meta, ctx)
-
-        def preprocess(self, images):
-            _, c, h, w = self.input_shape
-            batch = np.stack([np.asarray(Image.fromarray(img).resize((w, h), Image.BILINEAR))
-                              for img in images]).astype(np.float32)
-            batch = batch.reshape(len(images), h, w, c).transpose(0, 3, 1, 2)
-            batch *= self.meta["scale"]
-            if self.meta.get("mean") is not None:
-                batch = (batch - np.reshape(self.meta["mean"], (1, c, 1, 1))) / np.reshape(
-                    self.meta["std"], (1, c, 1, 1))
-            return batch.astype(np.float32)
-
-        def __call__(self, batch):
-            return self.block(mx.nd.array(batch, ctx=self.ctx)).asnumpy()
-
-        def predict_proba(self, images):
-            return mx.nd.softmax(mx.nd.array(self(self.preprocess(images)))).asnumpy()
-
-    def load_predictor(prefix_or_meta_path, ctx=None):
-        raise NotImplementedError(NO_DEPLOY)
-
-    module.Predictor, module.load_predictor, module.STANDIN = Predictor, load_predictor, True
-    return module
-
-
 @pytest.fixture(scope="module")
-def deploy():
-    """gluon_resnet.deploy, or the stand-in above while the real one has not landed."""
-    try:
-        from gluon_resnet import deploy as real
-        yield real
-        return
-    except ImportError:
-        pass
-    module = _standin_deploy()
-    sys.modules["gluon_resnet.deploy"] = module
-    gluon_resnet.deploy = module
-    try:
-        yield module
-    finally:
-        del sys.modules["gluon_resnet.deploy"]
-        del gluon_resnet.deploy
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, fmnist_dir, deploy):
+def trained(tmp_path_factory, fmnist_dir):
     """The user's folder, its split, and a cifar_resnet20 trained on it via the CLI."""
     root = tmp_path_factory.mktemp("own")
     src = write_fmnist_folder(str(root / "photos"), fmnist_dir, per_class=80)
@@ -249,9 +185,7 @@ def test_finetune_from_run_freeze_trains_only_the_new_output(trained, tmp_path):
     assert float(re.search(r"val acc (\d\.\d+)", stdout).group(1)) >= 0.7
 
 
-def test_predict_through_a_symbol_export(trained, deploy, tmp_path):
-    if getattr(deploy, "STANDIN", False):
-        pytest.skip(NO_DEPLOY)
+def test_predict_through_a_symbol_export(trained, tmp_path):
     prefix = str(tmp_path / "export" / "cifar_resnet20")
     code, _, err = run_main(["export", trained["run"], "--out", prefix])
     assert code == 0, err
