@@ -212,7 +212,7 @@ def times_to_targets(curve, targets=TARGETS, key="seconds"):
 
 def _fmt_time(seconds, cpu_seconds, budget_min):
     if seconds is None:
-        return "not reached in %g min" % budget_min
+        return "not reached in %g min" % round(budget_min, 1)
     cpu = "" if cpu_seconds is None else " [cpu/2: %.1f]" % (cpu_seconds / 120)
     return "%.1f min%s" % (seconds / 60, cpu)
 
