@@ -27,8 +27,6 @@ setup(
         # `gluon-resnet export --format onnx` and ONNX predictors: MXNet 1.9's exporter
         # imports onnx.mapping, which onnx 1.16 removed.
         "onnx": ["onnx<1.16", "onnxruntime"],
-        # GluonCV is a reference for the tests (its weights and models); its own
-        # dependencies are pinned so pip keeps numpy below 2.
         "test": [
             "pytest",
             # The notebook runs end to end in the tests.
@@ -38,6 +36,8 @@ setup(
             # ONNX exports are checked in ONNX Runtime.
             "onnx<1.16",
             "onnxruntime",
+            # GluonCV is a reference for the tests (its weights and models); its own
+            # dependencies are pinned so pip keeps numpy below 2.
             "gluoncv==0.10.5.post0; python_version<'3.12'",
             "opencv-python<4.9; python_version<'3.12'",
             "scipy<1.12; python_version<'3.12'",
