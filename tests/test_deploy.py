@@ -4,9 +4,7 @@ References: the original Gluon net's outputs, the training data pipeline
 (``ImageArrayIter``), ONNX Runtime run directly, and a fresh Python process that sees
 only the exported files.
 """
-import contextlib
 import hashlib
-import io
 import json
 import os
 import pathlib
@@ -19,7 +17,7 @@ import numpy as np
 import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
-from gluon_resnet import cli, data as D
+from gluon_resnet import data as D
 from gluon_resnet.deploy import (FORMATS, Predictor, checkpoint_meta, export_checkpoint,
                                  export_net, load_predictor)
 from gluon_resnet.export import load_exported
@@ -27,21 +25,10 @@ from gluon_resnet.registry import get_model
 from gluon_resnet.train import load_checkpoint
 import mxnet as mx  # noqa: E402
 
-from conftest import randomize
+from conftest import randomize, run_main
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SIZE = 12  # the tiny run trains cifar_resnet20 on Fashion-MNIST resized to 12x12
-
-
-def run_main(argv):
-    """``cli.main(argv)`` -> (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
