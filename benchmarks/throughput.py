@@ -87,8 +87,8 @@ CONTENDERS = {
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MXNET_CPU_WORKER_NTHREADS",
                "MXNET_OMP_MAX_THREADS")
 WORKERS = {
-    "mx-default": ("mx", {"OMP_NUM_THREADS": None}),
     "mx-omp2": ("mx", {"OMP_NUM_THREADS": "2"}),
+    "mx-default": ("mx", {"OMP_NUM_THREADS": None}),
     "torch": ("torch", {"OMP_NUM_THREADS": None}),
 }
 
@@ -143,6 +143,10 @@ def quick_cases():
                           reps=1) for b in (1, 2)],
     }
 
+
+# The stage-by-stage timing (the MXNet wheel has no profiler).
+PROFILE = _config("profile", 50, (3, 224, 224), 16, ("train", "infer"), {})
+DATA_BATCHES = 60
 
 DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data"]
 
@@ -800,9 +804,9 @@ def main(argv=None):
                                                   batch=cfg["batch"], **m)
                                              for m in measure_memory(cfg, mode, args))
         if "profile" in wanted and not args.quick:
-            cfg = _config("profile", 50, (3, 224, 224), 16, ("train", "infer"), {})
-            log_print("profile: ResNet-50 stage by stage, batch 16 (load %s)"
-                      % load_info()["load1"])
+            cfg = PROFILE
+            log_print("profile: ResNet-%d stage by stage, batch %d (load %s)"
+                      % (cfg["depth"], cfg["batch"], load_info()["load1"]))
             doc["profile"] = dict(
                 cfg=cfg, load_start=load_info(),
                 mx_static=workers["mx-omp2"].ask(op="profile", cfg=cfg, reps=3),
@@ -812,7 +816,7 @@ def main(argv=None):
         if "data" in wanted and not args.quick:
             for resize in (28, 96):
                 log_print("data: Fashion-MNIST iterator at %dx%d with augmentation" % (resize, resize))
-                ans = workers["mx-omp2"].ask(op="data", resize=resize, batches=60)
+                ans = workers["mx-omp2"].ask(op="data", resize=resize, batches=DATA_BATCHES)
                 ans["load"] = load_info()
                 doc["data"].append(ans)
     finally:
@@ -1080,8 +1084,8 @@ def markdown(doc, notes):
 
     prof = doc.get("profile")
     if prof:
-        L.append("## Where the time goes: ResNet-50 v1b stage by stage, batch %d, 3x224x224"
-                 % prof["cfg"]["batch"])
+        L.append("## Where the time goes: ResNet-%d v1b stage by stage, batch %d, %s" % (
+            prof["cfg"]["depth"], prof["cfg"]["batch"], "x".join(map(str, prof["cfg"]["shape"]))))
         L.append("")
         L.append("Each stage hybridized (static_alloc, static_shape) and timed on its own "
                  "(median of 3, after 2 warm-up runs), MXNet with `OMP_NUM_THREADS=2`; "
