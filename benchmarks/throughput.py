@@ -146,6 +146,8 @@ def quick_cases():
 
 # The stage-by-stage timing (the MXNet wheel has no profiler).
 PROFILE = _config("profile", 50, (3, 224, 224), 16, ("train", "infer"), {})
+# Single operators at the shape of ResNet-18's first stage on 28x28 thumbnails, batch 256.
+OPS_SHAPE = [256, 64, 28, 28]
 DATA_BATCHES = 60
 
 DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data"]
@@ -397,6 +399,51 @@ class MXWorker:
             x = y
         return out
 
+    def ops(self, shape, reps):
+        """Single operators of a ResNet-18 stage, each hybridized on its own."""
+        mx, nn = self.mx, self.mx.gluon.nn
+        channels = shape[1]
+
+        class Add(mx.gluon.HybridBlock):
+            def hybrid_forward(self, F, a, b):
+                return a + b
+
+        def seq(*blocks):
+            net = nn.HybridSequential()
+            net.add(*blocks)
+            return net
+
+        blocks = {
+            "conv3x3": nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=channels),
+            "batchnorm": nn.BatchNorm(in_channels=channels),
+            "relu": nn.Activation("relu"),
+            "batchnorm, relu": seq(nn.BatchNorm(in_channels=channels), nn.Activation("relu")),
+            "BatchNormReLU (fused)": nn.BatchNormReLU(in_channels=channels),
+            "add": Add(),
+        }
+        x = mx.nd.random.normal(shape=shape, ctx=self.ctx)
+        x2 = mx.nd.random.normal(shape=shape, ctx=self.ctx)
+        x.attach_grad()
+        x2.attach_grad()
+        out = {}
+        for name, block in blocks.items():
+            block.initialize(ctx=self.ctx)
+            block.hybridize(static_alloc=True, static_shape=True)
+            args = (x, x2) if name == "add" else (x,)
+            head = mx.nd.ones(shape, ctx=self.ctx)
+
+            def train():
+                with mx.autograd.record():
+                    y = block(*args)
+                y.backward(head)
+                mx.nd.waitall()
+
+            def infer():
+                block(*args).wait_to_read()
+            out[name] = {mode: _median_time(fn, reps) for mode, fn in
+                         (("train", train), ("infer", infer))}
+        return out
+
     def data(self, resize, batches):
         sys.path.insert(0, HERE)
         from data_throughput import measure
@@ -452,6 +499,37 @@ class TorchWorker:
         sync = torch.cuda.synchronize if self.device.startswith("cuda") else (lambda: None)
         return _Runner(step, sync, batch)
 
+    def ops(self, shape, reps):
+        torch, nn = self.torch, self.torch.nn
+        channels = shape[1]
+        blocks = {
+            "conv3x3": nn.Conv2d(channels, channels, 3, 1, 1, bias=False),
+            "batchnorm": nn.BatchNorm2d(channels),
+            "relu": nn.ReLU(),
+            "batchnorm, relu": nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True)),
+            "add": None,
+        }
+        x = torch.randn(shape, device=self.device, requires_grad=True)
+        x2 = torch.randn(shape, device=self.device, requires_grad=True)
+        head = torch.ones(shape, device=self.device)
+        out = {}
+        for name, block in blocks.items():
+            fn = (lambda a, b: a + b) if block is None else (lambda a, b, m=block.to(self.device): m(a))
+
+            def train():
+                if block is not None:
+                    block.train()
+                fn(x, x2).backward(head)
+
+            def infer():
+                if block is not None:
+                    block.eval()
+                with torch.inference_mode():
+                    fn(x, x2)
+            out[name] = {mode: _median_time(f, reps) for mode, f in
+                         (("train", train), ("infer", infer))}
+        return out
+
     def profile(self, cfg, reps, fused=False):
         torch = self.torch
         model = self._model(cfg)
@@ -487,6 +565,17 @@ class TorchWorker:
             out[name] = times
             x = y
         return out
+
+
+def _median_time(fn, reps, warmup=2):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
 
 
 class _quiet:
@@ -545,6 +634,8 @@ def worker_main(framework, ctx):
                 ans = dict(params=worker.params(cmd["depth"]))
             elif op == "profile":
                 ans = worker.profile(cmd["cfg"], cmd["reps"], cmd.get("fused", False))
+            elif op == "ops":
+                ans = dict(ops=worker.ops(cmd["shape"], cmd["reps"]))
             elif op == "data":
                 ans = worker.data(cmd["resize"], cmd["batches"])
             elif op == "memory":
@@ -812,6 +903,9 @@ def main(argv=None):
                 mx_static=workers["mx-omp2"].ask(op="profile", cfg=cfg, reps=3),
                 mx_fused=workers["mx-omp2"].ask(op="profile", cfg=cfg, reps=3, fused=True),
                 torch_eager=workers["torch"].ask(op="profile", cfg=cfg, reps=3),
+                ops_shape=OPS_SHAPE,
+                mx_ops=workers["mx-omp2"].ask(op="ops", shape=OPS_SHAPE, reps=5),
+                torch_ops=workers["torch"].ask(op="ops", shape=OPS_SHAPE, reps=5),
                 load_end=load_info())
         if "data" in wanted and not args.quick:
             for resize in (28, 96):
@@ -1106,6 +1200,30 @@ def markdown(doc, notes):
                     "%.2f" % (f / b["infer"]) if f else "—"))
         else:
             L.append("| error | %s | %s |" % (ms.get("error"), te.get("error")))
+        L.append("")
+
+    if prof and prof.get("mx_ops"):
+        mo, to = prof["mx_ops"], prof["torch_ops"]
+        L.append("## Single operators at %s (ResNet-18's first stage on 28x28 thumbnails)"
+                 % "x".join(map(str, prof["ops_shape"])))
+        L.append("")
+        L.append("Each operator hybridized on its own (static_alloc, static_shape), MXNet "
+                 "with `OMP_NUM_THREADS=2`; train = forward + backward (gradients of the "
+                 "input and the parameters). Milliseconds, median of 5 after 2 warm-ups.")
+        L.append("")
+        L.append("| operator | MXNet train | PyTorch train | MXNet/PyTorch | MXNet infer | "
+                 "PyTorch infer | MXNet/PyTorch |")
+        L.append("|---|---:|---:|---:|---:|---:|---:|")
+        if mo.get("ok"):
+            for name, a in mo["ops"].items():
+                b = to.get("ops", {}).get(name) if to.get("ok") else None
+                L.append("| %s | %.1f | %s | %s | %.1f | %s | %s |" % (
+                    name, a["train"] * 1e3, "%.1f" % (b["train"] * 1e3) if b else "—",
+                    "%.2f" % (a["train"] / b["train"]) if b else "—", a["infer"] * 1e3,
+                    "%.1f" % (b["infer"] * 1e3) if b else "—",
+                    "%.2f" % (a["infer"] / b["infer"]) if b else "—"))
+        else:
+            L.append("| error | %s | | | | | |" % mo.get("error"))
         L.append("")
 
     if doc.get("data"):
