@@ -33,8 +33,8 @@ every round (build, one warm-up iteration, then the timed iterations).
 
 Peak memory is the high-water mark of the resident set (``ru_maxrss``) of a fresh
 process per contender that imports its framework, builds the net, and runs two
-iterations; it includes the framework's own footprint (``import`` alone, reported apart,
-is about 200 MB for MXNet and 300 MB for PyTorch).
+iterations; it includes the framework's own footprint (the RSS after ``import`` alone is
+reported beside it).
 
 Usage (from the repository root)::
 
@@ -1074,6 +1074,18 @@ def markdown(doc, notes):
     L.append("")
     if notes:
         L.append(notes)
+        L.append("")
+
+    base = {}
+    for mem in doc["memory"]:
+        if mem.get("ok"):
+            base.setdefault(WORKERS[mem["worker"]][0], []).append(mem["import_mb"])
+    if base:
+        L.append("RSS of a fresh process after importing its framework (the floor under every "
+                 "peak RSS below): " + ", ".join(
+                     "%s %.0f MB" % ({"mx": "MXNet + gluon_resnet", "torch": "PyTorch"}[k],
+                                     statistics.median(v)) for k, v in sorted(base.items()))
+                 + ".")
         L.append("")
 
     tg = evaluate_targets(doc)
