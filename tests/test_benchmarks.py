@@ -1,0 +1,128 @@
+"""benchmarks/throughput.py: the quick run writes its JSON, markdown and plots.
+
+No timing is asserted (the machine may be busy); the numbers must exist and be positive,
+and every contender either ran or says why it did not (``not installed`` for PyTorch
+when it is absent).
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+SCRIPT = os.path.join(REPO, "benchmarks", "throughput.py")
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("throughput", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("throughput")
+    proc = subprocess.run([sys.executable, SCRIPT, "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900, cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    with open(out / "throughput.json") as f:
+        doc = json.load(f)
+    return out, doc
+
+
+def test_json_has_the_expected_keys(quick_run):
+    _, doc = quick_run
+    for key in ("date", "command", "machine", "versions", "load_start", "load_end",
+                "results", "memory", "macs", "params", "targets"):
+        assert key in doc, key
+    assert doc["quick"] is True
+    assert doc["machine"]["cpus"] >= 1
+    assert doc["load_start"]["load1"] >= 0
+
+
+def test_every_mxnet_contender_ran_with_positive_throughput(quick_run):
+    _, doc = quick_run
+    mx_rows = [r for r in doc["results"] if r["worker"].startswith("mx")]
+    ran = {(r["case"], r["contender"], r["mode"]) for r in mx_rows}
+    for expected in [("fmnist28", "static", "train"), ("fmnist28", "imperative", "train"),
+                     ("fmnist28", "zoo", "train"), ("fmnist28", "static", "infer"),
+                     ("fmnist28", "mkldnn", "infer"), ("fmnist28", "int8", "infer"),
+                     ("depth", "static", "train"), ("batch", "static", "infer")]:
+        assert expected in ran, expected
+    for r in mx_rows:
+        assert r["error"] is None, r
+        assert r["images_per_s"] > 0 and r["reps"] == 1 and r["samples"], r
+        assert r["min"] <= r["images_per_s"] <= r["max"]
+
+
+def test_torch_rows_ran_or_say_not_installed(quick_run):
+    _, doc = quick_run
+    rows = [r for r in doc["results"] if r["worker"] == "torch"]
+    assert rows
+    if importlib.util.find_spec("torch") is None:
+        assert all("not installed" in r["error"] for r in rows)
+        assert all(r["images_per_s"] is None for r in rows)
+    else:
+        assert all(r["images_per_s"] > 0 for r in rows)
+        assert all(r["vs_torch_eager"] == pytest.approx(1.0) for r in rows)
+
+
+def test_memory_macs_and_parameter_counts(quick_run):
+    _, doc = quick_run
+    mem = [m for m in doc["memory"] if m["worker"] == "mx-omp2"]
+    assert mem and all(m["ok"] and m["peak_mb"] > m["import_mb"] > 0 for m in mem)
+    assert doc["macs"] and all(v > 0 for v in doc["macs"].values() if v is not None)
+    assert doc["params"]["18"]["gluon_resnet_v1b"] == 11689512
+
+
+def test_markdown_and_plots(quick_run):
+    out, doc = quick_run
+    text = (out / "throughput.md").read_text()
+    assert text.startswith("# Training and inference throughput (--quick)")
+    for needle in ("Load average", "## fmnist28", "## Depth sweep", "## Batch sweep",
+                   "throughput_depth.png", "throughput_batch.png", "MXNet 1.9.1"):
+        assert needle in text, needle
+    for name in ("throughput_depth.png", "throughput_batch.png"):
+        assert (out / name).stat().st_size > 1000
+
+
+def test_notes_survive_a_rewrite(tmp_path):
+    module = _load_module()
+    md = tmp_path / "throughput.md"
+    md.write_text("old\n%s\nkeep me\n%s\nold\n" % (module.NOTES_BEGIN, module.NOTES_END))
+    minimal = dict(date="d", command="c", quick=True, ctx="cpu", machine={}, versions={},
+                   load_start=dict(load1=0, load5=0, load15=0),
+                   load_end=dict(load1=0, load5=0, load15=0), competitors_start=[],
+                   results=[], memory=[], loads={}, profile={}, data=[], macs={}, params={},
+                   wall_s=1.0)
+    module.write_results(minimal, str(tmp_path))
+    text = md.read_text()
+    assert "keep me" in text and "old" not in text
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_torch_reference_matches_torchvision_parameter_count(depth):
+    pytest.importorskip("torch")
+    module = _load_module()
+    net = module.torch_resnet(depth)
+    assert sum(p.numel() for p in net.parameters()) == module.TORCHVISION_PARAMS[depth]
+
+
+def test_the_package_never_imports_torch():
+    code = ("import sys; import gluon_resnet, gluon_resnet.train, gluon_resnet.export, "
+            "gluon_resnet.summary, gluon_resnet.data, gluon_resnet.cli; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr[-1000:]
+
+
+def test_unknown_case_is_an_error():
+    proc = subprocess.run([sys.executable, SCRIPT, "--cases", "nope"], capture_output=True,
+                          text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2 and "unknown case" in proc.stderr
