@@ -16,6 +16,10 @@ from conftest import REPO
 
 SCRIPT = os.path.join(REPO, "benchmarks", "throughput.py")
 
+# Several worker processes each import MXNet: minutes, not seconds, so the Python 3.12+ run
+# of `make test` leaves this file to the main run.
+pytestmark = pytest.mark.sweep
+
 
 def _load_module():
     spec = importlib.util.spec_from_file_location("throughput", SCRIPT)
