@@ -78,6 +78,9 @@ class History:
         Training examples per second, evaluation excluded (d2l's ``examples/sec``).
     lr : list of float
         Learning rate of the epoch's last update.
+    eval_time : list of float
+        Seconds of ``epoch_time`` spent evaluating the test set (0 without a test
+        iterator).
     """
 
     loss: list = field(default_factory=list)
@@ -86,6 +89,7 @@ class History:
     epoch_time: list = field(default_factory=list)
     throughput: list = field(default_factory=list)
     lr: list = field(default_factory=list)
+    eval_time: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.loss)
@@ -96,8 +100,13 @@ class History:
 
     @classmethod
     def from_dict(cls, d):
-        """Inverse of :meth:`to_dict`; checks that every list is there and as long."""
+        """Inverse of :meth:`to_dict`; checks that every list is there and as long.
+
+        ``eval_time`` may be absent (histories written before it was recorded): it is
+        then filled with None."""
         names = [f.name for f in fields(cls)]
+        if "eval_time" not in d and "loss" in d:
+            d = dict(d, eval_time=[None] * len(d["loss"]))
         missing = [n for n in names if n not in d]
         if missing:
             raise ValueError("a History needs the lists %s; missing %s"
@@ -208,6 +217,10 @@ class TrainState:
     history : History
     checkpoint : str or None
         The latest ``checkpoint.json`` written.
+    stop_training : bool
+        The one attribute a callback may set: True ends training after the current
+        batch (from ``on_batch_end``) or epoch (from ``on_epoch_end``); :func:`train`
+        then returns the History as usual.
     """
 
     def __init__(self, net, trainer, ctx, num_epochs, num_batches, history):
@@ -216,6 +229,7 @@ class TrainState:
         self.epoch = self.batch = self.examples = 0
         self.lr = None
         self.checkpoint = None
+        self.stop_training = False
         self._loss_sums = self._correct = None
 
     def running(self):
@@ -832,6 +846,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     closer), different thread counts or contexts (summation order changes), and
     iterators whose randomness is not in numpy's global state or ``rng_state()``.
     Interrupting in the middle of an epoch loses that epoch.
+
+    **Stopping early.** A callback that sets ``state.stop_training = True`` (a time
+    budget spent, a target accuracy reached) ends training after the current batch or
+    epoch, and the History so far is returned. An epoch cut short this way is
+    evaluated and recorded like the others (its loss and accuracy over the batches it
+    did), but no checkpoint is written for it: ``resume`` repeats it in full.
     """
     _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
                 warmup_steps, checkpoint_dir, resume)
@@ -900,6 +920,9 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                         "thumbnail": getattr(net, "stem", None) == "thumbnail"}
                 state.batch, state.examples = i + 1, state.examples + X.shape[0]
                 _call(callbacks, "on_batch_end", state)
+                if state.stop_training:
+                    break
+            partial = num_batches is not None and state.batch < num_batches
             if not state.examples:
                 raise ValueError("train_iter yielded no batches in epoch %d" % (epoch + 1))
             loss_sum = float(sum(s.asscalar() for s in state._loss_sums))
@@ -910,16 +933,21 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
             if not _params_finite(net, ctxs[0]):  # the last update can break them
                 raise TrainingDiverged(epoch + 1, state.batch, state.checkpoint)
             correct = float(sum(c.asscalar() for c in state._correct))
+            eval_tic = time.time()
             test_acc = None if test_iter is None else evaluate_accuracy(net, test_iter, ctxs)
+            eval_time = time.time() - eval_tic
             history.loss.append(loss_sum / state.examples)
             history.train_acc.append(correct / state.examples)
             history.test_acc.append(test_acc)
             history.epoch_time.append(time.time() - tic)
+            history.eval_time.append(eval_time)
             history.throughput.append(state.examples / train_time)
             history.lr.append(state.lr)
-            if ckpt is not None:
+            if ckpt is not None and not partial:
                 state.checkpoint = ckpt.save(epoch + 1, net, trainer, train_iter, history, info)
             _call(callbacks, "on_epoch_end", state)
+            if state.stop_training:
+                break
     finally:
         for param, mult in saved_wd.items():
             param.wd_mult = mult

@@ -147,6 +147,9 @@ def test_history_with_lr_zero_equals_direct_computation(data, smoothing):
     assert len(history) == 2 and history.lr == [0.0, 0.0]
     assert all(t > 0 for t in history.epoch_time) and all(r > 0 for r in history.throughput)
     assert history.epoch_time[-1] > 96 / history.throughput[-1]  # evaluation included
+    assert all(0 < e < t for e, t in zip(history.eval_time, history.epoch_time))
+    # Training and evaluation are disjoint parts of the epoch.
+    assert history.epoch_time[-1] >= 96 / history.throughput[-1] + history.eval_time[-1] - 1e-6
 
 
 def test_smoothed_loss_equals_hand_computed_and_gluon_dense_labels():
@@ -426,8 +429,12 @@ def test_checkpoint_of_another_model_is_a_clear_error(data, tmp_path):
 # --- history and callbacks ------------------------------------------------------------
 
 def test_history_round_trips_through_json():
-    h = T.History([1.5, 1.0], [0.3, 0.5], [0.4, None], [2.0, 2.1], [900.0, 950.5], [0.1, 0.05])
+    h = T.History([1.5, 1.0], [0.3, 0.5], [0.4, None], [2.0, 2.1], [900.0, 950.5], [0.1, 0.05],
+                  [0.5, 0.0])
     assert T.History.from_dict(json.loads(json.dumps(h.to_dict()))) == h
+    # Histories saved before eval_time was recorded still load.
+    old = T.History.from_dict({k: v for k, v in h.to_dict().items() if k != "eval_time"})
+    assert old.eval_time == [None, None] and old.loss == h.loss
     with pytest.raises(ValueError, match="missing lr"):
         T.History.from_dict({k: v for k, v in h.to_dict().items() if k != "lr"})
     with pytest.raises(ValueError, match="equally long"):
@@ -455,6 +462,47 @@ def test_callbacks_print_plot_and_save(data, tmp_path):
     xs, ys = animator.points["train loss"]
     assert xs == [0.5, 1.0, 1.5, 2.0] and ys[1] == pytest.approx(history.loss[0], rel=1e-6)
     assert animator.points["test acc"] == ([1, 2], history.test_acc)
+
+
+class StopAt(T.Callback):
+    """Sets ``stop_training`` at a given (epoch, batch), counting the batches it sees."""
+
+    def __init__(self, epoch, batch=None):
+        self.epoch, self.batch, self.batches = epoch, batch, 0
+
+    def on_batch_end(self, state):
+        self.batches += 1
+        if self.batch is not None and (state.epoch, state.batch) == (self.epoch, self.batch):
+            state.stop_training = True
+
+    def on_epoch_end(self, state):
+        if self.batch is None and state.epoch == self.epoch:
+            state.stop_training = True
+
+
+def test_a_callback_stops_training_after_an_epoch(data, tmp_path):
+    train_iter, test_iter = data(16, 64, 32)  # 4 batches per epoch
+    stop = StopAt(epoch=1)
+    history = T.train(small_net(15), train_iter, test_iter, 5, 0.05, callbacks=[stop],
+                      checkpoint_dir=tmp_path / "ckpt")
+    assert len(history) == 2 and stop.batches == 8
+    doc = T.read_checkpoint(tmp_path / "ckpt")
+    assert doc["epoch"] == 2 and T.History.from_dict(doc["history"]) == history
+
+
+def test_a_callback_stops_training_mid_epoch_without_a_checkpoint_for_it(data, tmp_path):
+    train_iter, test_iter = data(16, 64, 32)
+    net = small_net(16)
+    stop = StopAt(epoch=1, batch=3)
+    history = T.train(net, train_iter, test_iter, 5, 0.05, callbacks=[stop],
+                      checkpoint_dir=tmp_path / "ckpt")
+    assert len(history) == 2 and stop.batches == 7
+    # The cut epoch is recorded: its test accuracy is the net's as it was left.
+    correct = sum(int((net(X).asnumpy().argmax(1) == y.asnumpy()).sum()) for X, y in test_iter)
+    assert history.test_acc[-1] == correct / 32
+    # ... but the checkpoint is the last full epoch's, so resume repeats the cut one.
+    doc = T.read_checkpoint(tmp_path / "ckpt")
+    assert doc["epoch"] == 1 and len(doc["history"]["loss"]) == 1
 
 
 def test_poisoned_last_update_is_caught_before_saving(data, tmp_path):
