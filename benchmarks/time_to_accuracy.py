@@ -60,10 +60,6 @@ BASENAME = "time_to_accuracy"
 TABLE_BEGIN, TABLE_END = "<!-- table: begin -->", "<!-- table: end -->"
 
 
-class StopTraining(Exception):
-    """Raised from a callback to end :func:`train` early (budget spent, target reached)."""
-
-
 class TrainingClock:
     """Seconds of training so far, pausable; waits for the device before reading.
 
@@ -147,38 +143,47 @@ class Recorder(Callback):
 
     def on_batch_end(self, state):
         self.clock.pause()  # waits for the device; the clock stays paused if we evaluate
-        n = state.num_batches
-        if state.batch == n:
+        if state.batch == state.num_batches:
             return  # train() evaluates now; resumed in on_epoch_end
-        over = self.budget_s is not None and self.clock.seconds() >= self.budget_s
-        if over or (self.eval_every and state.batch % self.eval_every == 0):
+        if self.budget_s is not None and self.clock.seconds() >= self.budget_s:
+            # train() cuts the epoch here, evaluates and calls on_epoch_end
+            return self._stop(state, "time budget of %.0f s spent" % self.budget_s)
+        if self.eval_every and state.batch % self.eval_every == 0:
             self._record(state, evaluate_accuracy(state.net, self.test_iter))
-            if over:
-                self._stop("time budget of %.0f s spent" % self.budget_s)
-        self.clock.resume()
+        if not state.stop_training:
+            self.clock.resume()
 
     def on_epoch_end(self, state):
-        self._record(state, state.history.test_acc[-1], train_acc=state.history.train_acc[-1],
-                     loss=state.history.loss[-1])
+        point = dict(train_acc=state.history.train_acc[-1], loss=state.history.loss[-1])
+        if self.curve and self.curve[-1]["epoch"] == self._epoch(state):
+            self.curve[-1].update(point)  # already evaluated at this batch
+        else:
+            self._record(state, state.history.test_acc[-1], **point)
         if self.budget_s is not None and self.clock.seconds() >= self.budget_s:
-            self._stop("time budget of %.0f s spent" % self.budget_s)
+            self._stop(state, "time budget of %.0f s spent" % self.budget_s)
         self.clock.resume()
+
+    @staticmethod
+    def _epoch(state):
+        return round(state.epoch + state.batch / state.num_batches, 4)
 
     def _record(self, state, acc, **extra):
         point = dict(seconds=round(self.clock.seconds(), 3),
                      cpu_seconds=round(self.clock.cpu_seconds(), 3),
-                     epoch=round(state.epoch + state.batch / state.num_batches, 4),
-                     test_acc=acc, lr=state.lr, load1=round(os.getloadavg()[0], 2), **extra)
+                     epoch=self._epoch(state), test_acc=acc, lr=state.lr,
+                     load1=round(os.getloadavg()[0], 2), **extra)
         self.curve.append(point)
         print("  %.1f s, epoch %.2f: test acc %.4f (lr %.4g)"
               % (point["seconds"], point["epoch"], acc, state.lr), flush=True)
         self.on_point(self)
         if self.stop_at is not None and acc >= self.stop_at:
-            self._stop("reached test accuracy %.4f >= %.4f" % (acc, self.stop_at))
+            self._stop(state, "reached test accuracy %.4f >= %.4f" % (acc, self.stop_at))
 
-    def _stop(self, why):
-        self.stopped = why
-        raise StopTraining(why)
+    def _stop(self, state, why):
+        """Ends training through the library: train() returns after this batch or epoch."""
+        if self.stopped is None:
+            self.stopped = why
+        state.stop_training = True
 
 
 def machine_info():
@@ -331,10 +336,11 @@ def parse_args(argv):
     p.add_argument("--root", default=None, help="Fashion-MNIST directory")
     p.add_argument("--out", default=None, help="results directory")
     p.add_argument("--quick", action="store_true",
-                   help="smoke test: 512 training / 256 test images, 1 epoch, no --out default")
+                   help="smoke test: 512 training / 256 test images, batch 64, evaluated every "
+                        "4 batches, 1 epoch (unless --epochs), no --out default")
     args = p.parse_args(argv)
     if args.quick:
-        args.epochs, args.minutes, args.batch_size, args.eval_every = 1, None, 64, 4
+        args.epochs, args.batch_size, args.eval_every = args.epochs or 1, 64, 4
     if args.epochs is None and args.minutes is None:
         p.error("give --epochs, --minutes, or both")
     if args.out is None:
@@ -383,15 +389,14 @@ def main(argv=None):
     print("%s: %s, %d batches/epoch, results in %s"
           % (args.run, json.dumps(config), len(train_iter), args.out), flush=True)
     log = _EvalLog()
-    try:
-        train(net, train_iter, test_iter, epochs, args.lr, optimizer=args.optimizer,
-              momentum=args.momentum, wd=args.wd, schedule=schedule,
-              warmup_steps=warmup_steps, final_lr=args.final_lr,
-              label_smoothing=args.label_smoothing, no_wd_bn_bias=True, seed=args.seed,
-              callbacks=[log, recorder])
+    history = train(net, train_iter, test_iter, epochs, args.lr, optimizer=args.optimizer,
+                    momentum=args.momentum, wd=args.wd, schedule=schedule,
+                    warmup_steps=warmup_steps, final_lr=args.final_lr,
+                    label_smoothing=args.label_smoothing, no_wd_bn_bias=True, seed=args.seed,
+                    callbacks=[log, recorder])
+    if recorder.stopped is None:
         recorder.stopped = "ran %d epochs" % epochs
-    except StopTraining:
-        pass
+    run["eval_seconds"] = round(sum(history.eval_time), 3)
     save(recorder, final=True)
     return run
 

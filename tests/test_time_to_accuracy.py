@@ -7,19 +7,35 @@ import sys
 from conftest import REPO
 
 
-def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
+def run_quick(tmp_path, fmnist_dir, *args):
     env = dict(os.environ, FASHION_MNIST_DIR=str(fmnist_dir))
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "benchmarks", "time_to_accuracy.py"), "--quick",
-         "--run", "smoke", "--out", str(tmp_path)],
+         "--run", "smoke", "--out", str(tmp_path)] + list(args),
         capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    runs = json.loads((tmp_path / "time_to_accuracy.json").read_text())
-    curve = runs["runs"]["smoke"]["curve"]
-    assert len(curve) >= 2
+    return json.loads((tmp_path / "time_to_accuracy.json").read_text())["runs"]["smoke"]
+
+
+def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
+    run = run_quick(tmp_path, fmnist_dir)
+    curve = run["curve"]
+    # 512 images in batches of 64, evaluated every 4 batches: at 0.5 and 1.0 epochs.
+    assert [point["epoch"] for point in curve] == [0.5, 1.0]
+    assert run["result"]["stopped"] == "ran 1 epochs"
     # Training time only grows, and accuracies are fractions of the 256 test images.
     times = [point["seconds"] for point in curve]
     assert times == sorted(times) and times[-1] > 0
     assert all(0 <= point["test_acc"] <= 1 for point in curve)
     assert "| smoke |" in (tmp_path / "time_to_accuracy.md").read_text()
     assert (tmp_path / "time_to_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_spent_budget_stops_training_within_the_epoch(tmp_path, fmnist_dir):
+    # 0.06 s is spent in the first batch or two: train() cuts the epoch there, evaluates
+    # the net as it is and returns.
+    run = run_quick(tmp_path, fmnist_dir, "--minutes", "0.001")
+    curve = run["curve"]
+    assert len(curve) == 1 and curve[0]["epoch"] < 0.5
+    assert run["result"]["stopped"] == "time budget of 0 s spent"
+    assert 0 <= curve[0]["test_acc"] <= 1 and curve[0]["seconds"] >= 0.06
