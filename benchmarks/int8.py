@@ -17,9 +17,17 @@ every variant ``--calls`` times back to back; the output is waited on each time)
 change in machine load affects all of them alike. Reported: the median over rounds of
 the per-call time. Prints markdown.
 
+With ``--speed-shapes`` (e.g. ``1x96x96,3x224x224``) it also times the same variants for
+a freshly initialised ``--speed-model`` at other input shapes, exported with
+:func:`gluon_resnet.deploy.export_net` (int8 calibrated naively on 64 random images):
+speed does not depend on what the weights learned, and at 32x32 per-operator overhead
+hides what int8 arithmetic gains.
+
 Usage::
 
-    OMP_NUM_THREADS=2 python benchmarks/int8.py --run RUN [--calib-images 512]
+    OMP_NUM_THREADS=2 python benchmarks/int8.py --run RUN [--calib-images 512] \
+        [--speed-shapes 1x96x96,3x224x224]
+    OMP_NUM_THREADS=2 python benchmarks/int8.py --speed-shapes 3x224x224   # speed only
 """
 import argparse
 import datetime
@@ -35,7 +43,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import gluon_resnet  # noqa: E402,F401  (must come before mxnet)
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
-from gluon_resnet.deploy import export_checkpoint, load_predictor  # noqa: E402
+from gluon_resnet.deploy import export_checkpoint, export_net, load_predictor  # noqa: E402
 from gluon_resnet.train import load_checkpoint  # noqa: E402
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
@@ -75,9 +83,63 @@ def latencies(variants, x, rounds, calls, warmup=3):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def print_speed(variants, shape, batches, rounds, round_seconds=0.5):
+    """Markdown tables of per-batch latency; each variant runs about ``round_seconds``
+    per round (calls per round chosen from the fp32 net's warm-up)."""
+    for batch in batches:
+        x = mx.nd.array(np.random.RandomState(0).normal(size=(batch,) + shape))
+        fp32 = variants["fp32"]
+        fp32(x).wait_to_read()
+        start = time.perf_counter()
+        fp32(x).wait_to_read()
+        calls = max(1, min(50, int(round_seconds / (time.perf_counter() - start))))
+        med = latencies(variants, x, rounds, calls)
+        print("\n%s, batch %d: median over %d rounds of %d calls; load average now %.2f %.2f %.2f"
+              % (("x".join(map(str, shape)), batch, rounds, calls) + os.getloadavg()))
+        print("| model | ms per batch | images/s | speed-up vs fp32 | vs fp32 oneDNN |")
+        print("|---|---:|---:|---:|---:|")
+        for name, seconds in med.items():
+            print("| %s | %.2f | %.0f | %.2fx | %.2fx |"
+                  % (name, 1e3 * seconds, batch / seconds, med["fp32"] / seconds,
+                     med["fp32 oneDNN"] / seconds))
+        sys.stdout.flush()
+
+
+def fp32_variants(make_net, shape):
+    """``fp32`` (hybridized, static shapes) and ``fp32 oneDNN`` (MXNet's fusion pass)."""
+    net = make_net()
+    net.hybridize(static_alloc=True, static_shape=True)
+    fused = make_net()
+    # static_shape=True as well makes MXNet 1.9 return oneDNN-layout outputs that
+    # asnumpy() rejects from the second call on; static_alloc alone works.
+    fused.optimize_for(mx.nd.zeros((1,) + shape), backend="MKLDNN", static_alloc=True)
+    return {"fp32": net, "fp32 oneDNN": fused}
+
+
+def speed_at(model, shape, batches, rounds, tmp):
+    """Time fp32, fused fp32 and int8 for a freshly initialised ``model`` at ``shape``."""
+    def make_net():
+        mx.random.seed(0)
+        return gluon_resnet.get_model(model, classes=10, in_channels=shape[0],
+                                      hybridize=False)
+    variants = fp32_variants(make_net, shape)
+    calib = np.random.RandomState(1).normal(size=(64,) + shape).astype(np.float32)
+    prefix = os.path.join(tmp, "%s-%s" % (model, "x".join(map(str, shape))))
+    start = time.perf_counter()
+    paths = export_net(make_net(), prefix, shape, format="int8", calib_data=calib)
+    print("\n%s at %s: int8 export (naive calibration, 64 random images) %.1f s"
+          % (model, "x".join(map(str, shape)), time.perf_counter() - start))
+    variants["int8 naive"] = load_predictor(paths[-1])._run.block
+    print_speed(variants, shape, batches, rounds)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", required=True, help="run directory of a trained net")
+    parser.add_argument("--run", help="run directory of a trained net (accuracy and speed)")
+    parser.add_argument("--speed-shapes", default="",
+                        help="comma-separated CxHxW: also time --speed-model at these shapes")
+    parser.add_argument("--speed-model", default="resnet18")
+    parser.add_argument("--batches", default="1,64", help="batch sizes to time")
     parser.add_argument("--calib-images", type=int, default=512)
     parser.add_argument("--calib-modes", default="naive,entropy",
                         help="comma-separated: naive, entropy (default both)")
@@ -90,6 +152,21 @@ def main(argv=None):
              cpu_model(), os.cpu_count(), os.environ.get("OMP_NUM_THREADS"), mx.__version__,
              platform.python_version()))
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
+    if not args.run and not args.speed_shapes:
+        parser.error("give --run, --speed-shapes, or both")
+    batches = [int(b) for b in args.batches.split(",")]
+    tmp = tempfile.TemporaryDirectory()
+    if args.run:
+        trained(args, batches, tmp.name)
+    for text in filter(None, args.speed_shapes.split(",")):
+        shape = tuple(int(d) for d in text.split("x"))
+        speed_at(args.speed_model, shape, batches, args.rounds, tmp.name)
+    print("\nload average at end: %.2f %.2f %.2f" % os.getloadavg())
+    tmp.cleanup()
+
+
+def trained(args, batches, tmp):
+    """Accuracy and speed of the trained net of ``args.run``, fp32 against int8."""
     net, doc = load_checkpoint(args.run)
     meta = doc["metadata"]
     print("run: %s (%s, epoch %d, input %s, resize %s)\n"
@@ -99,20 +176,11 @@ def main(argv=None):
                                            num_train=1, mean=meta.get("mean"),
                                            std=meta.get("std"))
     shape = tuple(doc["model"]["input_shape"])
-
-    variants = {}
-    net.hybridize(static_alloc=True, static_shape=True)
-    variants["fp32"] = net
-    fused, _ = load_checkpoint(args.run)
-    # static_shape=True as well makes MXNet 1.9 return oneDNN-layout outputs that
-    # asnumpy() rejects from the second call on; static_alloc alone works.
-    fused.optimize_for(mx.nd.zeros((1,) + shape), backend="MKLDNN", static_alloc=True)
-    variants["fp32 oneDNN"] = fused
-    tmp = tempfile.TemporaryDirectory()
+    variants = fp32_variants(lambda: load_checkpoint(args.run)[0], shape)
     export_s = {}
     for mode in args.calib_modes.split(","):
         start = time.perf_counter()
-        paths = export_checkpoint(args.run, os.path.join(tmp.name, mode), format="int8",
+        paths = export_checkpoint(args.run, os.path.join(tmp, mode), format="int8",
                                   calib_images=args.calib_images, data_dir=args.data_dir,
                                   calib_mode=mode)
         export_s[mode] = time.perf_counter() - start
@@ -128,21 +196,7 @@ def main(argv=None):
                                               "%.1f" % export_s[mode] if mode in export_s
                                               else ""))
         sys.stdout.flush()
-
-    for batch, calls in ((1, 20), (64, 2)):
-        x = mx.nd.array(np.random.RandomState(0).normal(size=(batch,) + shape))
-        med = latencies(variants, x, args.rounds, calls)
-        print("\nbatch %d: median over %d rounds of %d calls; load average now %.2f %.2f %.2f"
-              % ((batch, args.rounds, calls) + os.getloadavg()))
-        print("| model | ms per batch | images/s | speed-up vs fp32 | vs fp32 oneDNN |")
-        print("|---|---:|---:|---:|---:|")
-        for name, seconds in med.items():
-            print("| %s | %.2f | %.0f | %.2fx | %.2fx |"
-                  % (name, 1e3 * seconds, batch / seconds, med["fp32"] / seconds,
-                     med["fp32 oneDNN"] / seconds))
-        sys.stdout.flush()
-    print("\nload average at end: %.2f %.2f %.2f" % os.getloadavg())
-    tmp.cleanup()
+    print_speed(variants, shape, batches, args.rounds)
 
 
 if __name__ == "__main__":

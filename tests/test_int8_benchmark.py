@@ -1,0 +1,28 @@
+"""benchmarks/int8.py runs on a tiny configuration, so it cannot rot (no timing asserted)."""
+import os
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_speed_only_run_times_every_variant(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "int8.py"), "--speed-shapes",
+         "1x32x32", "--speed-model", "resnet18", "--batches", "2", "--rounds", "1"],
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = re.findall(r"^\| (fp32|fp32 oneDNN|int8 naive) \| ([0-9.]+) \| ([0-9]+) \| "
+                      r"([0-9.]+)x \| ([0-9.]+)x \|$", result.stdout, re.M)
+    assert [r[0] for r in rows] == ["fp32", "fp32 oneDNN", "int8 naive"], result.stdout
+    assert all(float(r[1]) > 0 for r in rows)
+    assert rows[0][3] == "1.00" and rows[1][4] == "1.00"  # each baseline against itself
+    assert "1x32x32, batch 2" in result.stdout
+
+
+def test_it_asks_for_something_to_measure(tmp_path):
+    result = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "int8.py")],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 2 and "give --run, --speed-shapes, or both" in result.stderr
