@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import gluon_resnet  # noqa: E402,F401  (must come before mxnet)
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
 from gluon_resnet.deploy import export_checkpoint, export_net, load_predictor  # noqa: E402
-from gluon_resnet.train import load_checkpoint  # noqa: E402
+from gluon_resnet.train import evaluate_accuracy, load_checkpoint  # noqa: E402
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -56,16 +56,6 @@ def cpu_model():
                     if line.startswith("Model name"))
     except (OSError, StopIteration):
         return platform.processor() or "unknown"
-
-
-def accuracy(block, test_iter):
-    correct = total = 0
-    with mx.autograd.predict_mode():
-        for X, y in test_iter:
-            pred = block(X).asnumpy().argmax(axis=1)
-            correct += int((pred == y.asnumpy()).sum())
-            total += y.shape[0]
-    return correct / total
 
 
 def latencies(variants, x, rounds, calls, warmup=3):
@@ -190,7 +180,7 @@ def trained(args, batches, tmp):
     print("|---|---:|---:|---:|")
     acc = {}
     for name, block in variants.items():
-        acc[name] = value = accuracy(block, test_iter)
+        acc[name] = value = evaluate_accuracy(block, test_iter, mx.cpu())
         mode = name.split()[-1]
         print("| %s | %.4f | %+.2f | %s |" % (name, value, 100 * (value - acc["fp32"]),
                                               "%.1f" % export_s[mode] if mode in export_s

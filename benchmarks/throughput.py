@@ -410,14 +410,7 @@ class MXWorker:
                             z = block(x)
                         z.backward(mx.nd.ones_like(z))
                         mx.nd.waitall()
-                run()
-                run()
-                samples = []
-                for _ in range(reps):
-                    start = time.perf_counter()
-                    run()
-                    samples.append(time.perf_counter() - start)
-                times[mode] = statistics.median(samples)
+                times[mode] = _median_time(run, reps)
             out[name] = times
             x = y
         return out
@@ -577,14 +570,7 @@ class TorchWorker:
                         xi = x.detach().requires_grad_(name != "stem")
                         z = block(xi)
                         z.backward(torch.ones_like(z))
-                run()
-                run()
-                samples = []
-                for _ in range(reps):
-                    start = time.perf_counter()
-                    run()
-                    samples.append(time.perf_counter() - start)
-                times[mode] = statistics.median(samples)
+                times[mode] = _median_time(run, reps)
             out[name] = times
             x = y
         return out

@@ -488,6 +488,11 @@ def _quantize(sym, params, shape, calib_data, calib_mode):
                                ctx=mx.cpu())
 
 
+def _check_format(fmt):
+    if fmt not in FORMATS:
+        raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
+
+
 def _check_prefix(prefix, fmt):
     directory = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(directory):
@@ -539,8 +544,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
     list of str
         The paths written, the sidecar last.
     """
-    if format not in FORMATS:
-        raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), format))
+    _check_format(format)
     prefix = os.fspath(prefix)
     _check_prefix(prefix, format)
     shape = (1,) + _full_shape(input_shape)[1:]
@@ -618,8 +622,7 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
         The paths written, the sidecar last.
     """
     from .train import load_checkpoint
-    if format not in FORMATS:
-        raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), format))
+    _check_format(format)
     if format == "int8" and (not isinstance(calib_images, int) or calib_images < 1):
         raise ValueError("calib_images must be a positive int, got %r" % (calib_images,))
     net, doc = load_checkpoint(run_or_checkpoint, ctx=mx.cpu())
