@@ -477,8 +477,14 @@ class TorchWorker:
 
     def info(self):
         torch = self.torch
-        return dict(torch=torch.__version__, threads=torch.get_num_threads(),
+        info = dict(torch=torch.__version__, threads=torch.get_num_threads(),
                     mkldnn=torch.backends.mkldnn.is_available())
+        if self.device.startswith("cuda"):
+            info.update(cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
+                        gpu=torch.cuda.get_device_name(self.device),
+                        tf32_conv=torch.backends.cudnn.allow_tf32,
+                        tf32_matmul=torch.backends.cuda.matmul.allow_tf32)
+        return info
 
     def _model(self, cfg):
         return torch_resnet(cfg["depth"], cfg["classes"], cfg["shape"][0],
@@ -872,7 +878,7 @@ def main(argv=None):
     doc = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                command="python benchmarks/" + " ".join(
                    [os.path.basename(__file__)] + (argv if argv is not None else sys.argv[1:])),
-               quick=args.quick, ctx=args.ctx, machine=machine(), load_start=load_info(),
+               quick=args.quick, ctx=args.ctx, machine=machine(args.ctx), load_start=load_info(),
                competitors_start=competitors(set()), results=[], memory=[], loads={},
                profile={}, data=[], macs={}, params={})
     needed = {"mx-omp2", "torch"} | {w for case in wanted for cfg in cases.get(case, [])
@@ -984,7 +990,7 @@ def merge(doc, path, wanted):
     return doc
 
 
-def machine():
+def machine(ctx="cpu"):
     info = dict(python=platform.python_version(), cpus=os.cpu_count())
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
@@ -998,6 +1004,14 @@ def machine():
     except Exception:  # noqa: BLE001
         info["mem_gib"] = None
     info["omp_num_threads_env"] = os.environ.get("OMP_NUM_THREADS")
+    if ctx.startswith("gpu"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+                                  "--format=csv,noheader"], capture_output=True, text=True,
+                                 timeout=30).stdout.strip().splitlines()
+            info["gpu"] = out[int(ctx[3:] or 0)] if out else None
+        except Exception:  # noqa: BLE001
+            info["gpu"] = None
     return info
 
 
@@ -1119,6 +1133,11 @@ def markdown(doc, notes):
         mxv.get("mxnet"), "on" if mxv.get("mkldnn") else "off", mxv.get("numpy"),
         mxv.get("gluoncv"), tv.get("torch", tv.get("error", "not installed")),
         tv.get("threads", "—")))
+    if m.get("gpu") or tv.get("gpu"):
+        L.append("- GPU: %s; PyTorch's CUDA %s, cuDNN %s, TF32 for convolutions %s, for "
+                 "matrix products %s." % (m.get("gpu") or tv.get("gpu"), tv.get("cuda"),
+                                          tv.get("cudnn"), tv.get("tf32_conv"),
+                                          tv.get("tf32_matmul")))
     L.append("- Threads: MXNet in two worker processes, one with no thread variable set "
              "(\"MXNet defaults\") and one with `OMP_NUM_THREADS=2`; PyTorch with "
              "`torch.set_num_threads(2)`.")
