@@ -10,7 +10,9 @@ peak memory of each contender, on CPU (or one GPU with ``--ctx gpu0``). Contende
   (``mx.contrib.quantization.quantize_net``, naive calibration on random data, with
   ``static_shape``, whose output MXNet 1.9 cannot read from the second call on: the
   speed of the computation), and the library's int8 export as users deploy it
-  (``export_net(..., format='int8')`` reloaded by ``load_predictor``, ``int8d``);
+  (``export_net(..., format='int8')`` reloaded by ``load_predictor``, ``int8d``); the
+  library's ONNX export (MXNet's own exporter) run by ONNX Runtime through
+  ``load_predictor`` (``onnx``), the fp32 deployment path of ``gluon-resnet export``;
 * MXNet's ``gluon.model_zoo.vision.resnetN_v1`` and GluonCV's ``resnetN_v1b``, hybridized
   with ``static_alloc`` and ``static_shape``;
 * PyTorch on CPU as the outside reference: a torchvision-equivalent ResNet defined below
@@ -80,6 +82,7 @@ CONTENDERS = {
     "mkldnn": ("mx", ("infer",), "gluon_resnet oneDNN-fused (optimize_for MKLDNN)"),
     "int8": ("mx", ("infer",), "gluon_resnet int8 (quantize_net, naive calibration, static_shape: output unreadable, see notes)"),
     "int8d": ("mx", ("infer",), "gluon_resnet int8 export as deployed (export_net + load_predictor: static_alloc)"),
+    "onnx": ("mx", ("infer",), "gluon_resnet ONNX export in ONNX Runtime (export_net + load_predictor)"),
     "zoo": ("mx", ("train", "infer"), "MXNet model_zoo.vision resnetN_v1 (static)"),
     "gluoncv": ("mx", ("train", "infer"), "GluonCV resnetN_v1b (static)"),
     "torch": ("torch", ("train", "infer"), "PyTorch eager"),
@@ -96,7 +99,7 @@ WORKERS = {
     "torch": ("torch", {"OMP_NUM_THREADS": None}),
 }
 
-ALL_MX = ["imperative", "hybrid", "static", "mkldnn", "int8", "int8d", "zoo", "gluoncv"]
+ALL_MX = ["imperative", "hybrid", "static", "mkldnn", "int8", "int8d", "onnx", "zoo", "gluoncv"]
 MAIN = {"mx-omp2": ALL_MX, "mx-default": ["static", "mkldnn"], "torch": ["torch", "compile"]}
 # The library's default (static_alloc only) is timed on the Fashion-MNIST cases; on the
 # 224x224 ones it would cost minutes and its difference is the static_shape flag.
@@ -140,7 +143,8 @@ def full_cases():
 
 
 def quick_cases():
-    quick = {"mx-omp2": ["imperative", "static", "mkldnn", "int8", "zoo"], "torch": ["torch"]}
+    quick = {"mx-omp2": ["imperative", "static", "mkldnn", "int8", "onnx", "zoo"],
+             "torch": ["torch"]}
     small = {"mx-omp2": ["static"], "torch": ["torch"]}
     return {
         "fmnist28": [_config("fmnist28", 18, (1, 16, 16), 2, ("train", "infer"), quick,
@@ -158,7 +162,11 @@ PROFILE = _config("profile", 50, (3, 224, 224), 16, ("train", "infer"), {})
 OPS_SHAPE = [256, 64, 28, 28]
 DATA_BATCHES = 60
 
-DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data"]
+# The compute ceiling: an fp32 matrix product of PEAK_N x PEAK_N matrices in each framework.
+PEAK_N = 2048
+
+DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data",
+                 "peak"]
 
 # ---------------------------------------------------------------------------------------
 # PyTorch reference model: torchvision's ResNet (v1.5: stride on the 3x3), written out
@@ -325,8 +333,9 @@ class MXWorker:
 
     def setup(self, contender, cfg, mode):
         mx = self.mx
-        if contender in ("mkldnn", "int8", "int8d") and self.ctx != mx.cpu():
-            raise NotImplementedError("n/a: oneDNN fusion and int8 are CPU paths")
+        if contender in ("mkldnn", "int8", "int8d", "onnx") and self.ctx != mx.cpu():
+            raise NotImplementedError("n/a: oneDNN fusion, int8 and ONNX Runtime are CPU "
+                                      "paths here")
         batch = cfg["batch"]
         x = mx.nd.random.normal(shape=[batch] + cfg["shape"], ctx=self.ctx)
         y = mx.nd.array(list(range(batch)), ctx=self.ctx) % cfg["classes"]
@@ -372,6 +381,20 @@ class MXWorker:
                     net = load_predictor(paths[-1])._run.block
                 for _ in range(2):  # readable, call after call
                     net(x).asnumpy()
+            elif contender == "onnx":
+                # The ONNX export (MXNet's own exporter) run by ONNX Runtime, as a user
+                # deploys it; the input is a numpy batch, as Predictor takes it.
+                from gluon_resnet.deploy import export_net, load_predictor
+                with tempfile.TemporaryDirectory() as tmp, _quiet():
+                    paths = export_net(net, os.path.join(tmp, "net"), tuple(cfg["shape"]),
+                                       format="onnx")
+                    predictor = load_predictor(paths[-1])
+                batch_np = x.asnumpy()
+
+                def step(n):
+                    for _ in range(n):
+                        predictor(batch_np)
+                return _Runner(step, lambda: None, batch)
 
             def step(n):
                 for _ in range(n):
@@ -414,6 +437,16 @@ class MXWorker:
             out[name] = times
             x = y
         return out
+
+    def peak(self, n, reps):
+        """fp32 matrix-product speed (GFLOP/s) of n x n by n x n as ``FullyConnected``,
+        which oneDNN runs (``nd.dot`` goes to OpenBLAS: about half as fast here)."""
+        mx = self.mx
+        a = mx.nd.random.normal(shape=(n, n), ctx=self.ctx)
+        b = mx.nd.random.normal(shape=(n, n), ctx=self.ctx)
+        seconds = _median_time(lambda: mx.nd.FullyConnected(
+            a, b, no_bias=True, num_hidden=n).wait_to_read(), reps)
+        return dict(gflops=2.0 * n ** 3 / seconds / 1e9, seconds=seconds)
 
     def ops(self, shape, reps):
         """Single operators of a ResNet-18 stage, each hybridized on its own."""
@@ -520,6 +553,19 @@ class TorchWorker:
                         fwd(x)
         sync = torch.cuda.synchronize if self.device.startswith("cuda") else (lambda: None)
         return _Runner(step, sync, batch)
+
+    def peak(self, n, reps):
+        """fp32 matrix-product speed (GFLOP/s) of an n x n by n x n ``torch.mm``."""
+        torch = self.torch
+        a = torch.randn(n, n, device=self.device)
+        b = torch.randn(n, n, device=self.device)
+        sync = torch.cuda.synchronize if self.device.startswith("cuda") else (lambda: None)
+
+        def run():
+            torch.mm(a, b)
+            sync()
+        seconds = _median_time(run, reps)
+        return dict(gflops=2.0 * n ** 3 / seconds / 1e9, seconds=seconds)
 
     def ops(self, shape, reps):
         torch, nn = self.torch, self.torch.nn
@@ -653,6 +699,8 @@ def worker_main(framework, ctx):
                 ans = dict(params=worker.params(cmd["depth"]))
             elif op == "profile":
                 ans = worker.profile(cmd["cfg"], cmd["reps"], cmd.get("fused", False))
+            elif op == "peak":
+                ans = worker.peak(cmd["n"], cmd["reps"])
             elif op == "ops":
                 ans = dict(ops=worker.ops(cmd["shape"], cmd["reps"]))
             elif op == "data":
@@ -861,7 +909,7 @@ def main(argv=None):
 
     cases = quick_cases() if args.quick else full_cases()
     wanted = (args.cases.split(",") if args.cases else
-              (list(cases) if args.quick else DEFAULT_CASES))
+              (list(cases) + ["peak"] if args.quick else DEFAULT_CASES))
     unknown = [c for c in wanted if c not in DEFAULT_CASES]
     if unknown:
         parser.error("unknown case(s) %s; choose from %s" % (unknown, DEFAULT_CASES))
@@ -880,7 +928,7 @@ def main(argv=None):
                    [os.path.basename(__file__)] + (argv if argv is not None else sys.argv[1:])),
                quick=args.quick, ctx=args.ctx, machine=machine(args.ctx), load_start=load_info(),
                competitors_start=competitors(set()), results=[], memory=[], loads={},
-               profile={}, data=[], macs={}, params={})
+               profile={}, data=[], macs={}, params={}, peak={})
     needed = {"mx-omp2", "torch"} | {w for case in wanted for cfg in cases.get(case, [])
                                      for w in cfg["contenders"]}
     workers = {name: Worker(name, args, log) for name in WORKERS if name in needed}
@@ -894,7 +942,7 @@ def main(argv=None):
             gluon_resnet_v1b=workers["mx-omp2"].ask(op="params", depth=depth).get("params"))
     try:
         for case in wanted:
-            if case in ("profile", "data"):
+            if case in ("profile", "data", "peak"):
                 continue
             for cfg in cases.get(case, []):
                 log_print("%s: ResNet-%d, %s, batch %d (load %s)" % (
@@ -941,6 +989,13 @@ def main(argv=None):
                 mx_ops=workers["mx-omp2"].ask(op="ops", shape=OPS_SHAPE, reps=5),
                 torch_ops=workers["torch"].ask(op="ops", shape=OPS_SHAPE, reps=5),
                 load_end=load_info())
+        if "peak" in wanted:
+            n, reps = (256, 3) if args.quick else (PEAK_N, 15)
+            log_print("peak: fp32 matrix product %dx%d (load %s)" % (n, n, load_info()["load1"]))
+            doc["peak"] = dict(n=n, load_start=load_info(),
+                               mx=workers["mx-omp2"].ask(op="peak", n=n, reps=reps),
+                               torch=workers["torch"].ask(op="peak", n=n, reps=reps),
+                               load_end=load_info())
         if "data" in wanted and not args.quick:
             for resize in (28, 96):
                 log_print("data: Fashion-MNIST iterator at %dx%d with augmentation" % (resize, resize))
@@ -981,6 +1036,8 @@ def merge(doc, path, wanted):
         doc["profile"] = old.get("profile", {})
     if "data" not in wanted:
         doc["data"] = old.get("data", [])
+    if "peak" not in wanted:
+        doc["peak"] = old.get("peak", {})
     old_runs = []  # each earlier run with the cases it still provides
     for run in old.get("runs") or []:
         cases = [c for c in run.get("cases", []) if c not in wanted]
@@ -1034,6 +1091,10 @@ TARGETS = [  # (name, mode, ours, reference, threshold)
     ("training >= 1.0x torch.compile", "train", GLUON_TRAIN, "compile", 1.0),
     ("fp32 inference >= 2x PyTorch eager", "infer", GLUON_FP32, "torch", 2.0),
     ("fp32 inference >= 1.3x torch.compile", "infer", GLUON_FP32, "compile", 1.3),
+    ("fp32 inference >= 2x PyTorch eager (the ONNX export in ONNX Runtime)", "infer",
+     ("onnx",), "torch", 2.0),
+    ("fp32 inference >= 1.3x torch.compile (the ONNX export in ONNX Runtime)", "infer",
+     ("onnx",), "compile", 1.3),
     ("int8 inference >= 5x PyTorch fp32 eager (static_shape graph, output unreadable)",
      "infer", ("int8",), "torch", 5.0),
     ("int8 inference >= 5x PyTorch fp32 eager (the deployable export)", "infer", ("int8d",),
@@ -1057,6 +1118,19 @@ def _best(rows, case, mode, contenders):
     return max(cands, key=lambda r: r["images_per_s"]) if cands else None
 
 
+def ceiling(doc):
+    """The faster framework's fp32 matrix-product GFLOP/s (the ``peak`` case), or None."""
+    peaks = [p["gflops"] for p in (doc.get("peak", {}).get("mx"), doc.get("peak", {}).get("torch"))
+             if p and p.get("ok")]
+    return max(peaks) if peaks else None
+
+
+def flops_per_image(doc, case, mode, depth, shape):
+    """2 x multiply-adds of the forward pass (3 times that for a training step)."""
+    macs = doc["macs"].get("%s|static|d%d|%s" % (case, depth, "x".join(map(str, shape))))
+    return 2.0 * macs * (3 if mode == "train" else 1) if macs else None
+
+
 def evaluate_targets(doc):
     rows, out = doc["results"], []
     for case in MAIN_CASES:
@@ -1065,10 +1139,13 @@ def evaluate_targets(doc):
             if best is None or other is None:
                 continue
             ratio = best["images_per_s"] / other["images_per_s"]
+            flops = flops_per_image(doc, case, mode, best["depth"], best["shape"])
             out.append(dict(case=case, target=name, ours=best["contender"],
                             worker=best["worker"], ours_ips=best["images_per_s"],
                             ref_ips=other["images_per_s"], ratio=ratio,
-                            met=ratio >= threshold))
+                            met=ratio >= threshold,
+                            needs_gflops=flops * threshold * other["images_per_s"] / 1e9
+                            if flops else None))
     for d in doc.get("data", []):
         if not d.get("ok"):
             continue
@@ -1175,15 +1252,52 @@ def markdown(doc, notes):
         L.append("")
 
     tg = evaluate_targets(doc)
+    top = ceiling(doc)
     if tg:
         L.append("## Targets")
         L.append("")
-        L.append("| case | target | best gluon_resnet | its img/s | reference img/s | ratio | met |")
-        L.append("|---|---|---|---:|---:|---:|:---:|")
+        L.append("| case | target | best gluon_resnet | its img/s | reference img/s | ratio | met "
+                 "| the target needs GFLOP/s%s |" % (" (of the ceiling)" if top else ""))
+        L.append("|---|---|---|---:|---:|---:|:---:|---:|")
         for t in tg:
-            L.append("| %s | %s | %s (%s) | %s | %s | %.2fx | %s |" % (
+            need = t.get("needs_gflops")
+            L.append("| %s | %s | %s (%s) | %s | %s | %.2fx | %s | %s |" % (
                 t["case"], t["target"], t["ours"], _threads(t["worker"]), _fmt(t["ours_ips"]),
-                _fmt(t["ref_ips"]), t["ratio"], "yes" if t["met"] else "**no**"))
+                _fmt(t["ref_ips"]), t["ratio"], "yes" if t["met"] else "**no**",
+                "—" if not need else _fmt(need) + (" (%.0f%%)" % (100 * need / top)
+                                                   if top else "")))
+        L.append("")
+    if doc.get("peak"):
+        pk = doc["peak"]
+        L.append("## Compute ceiling: fp32 matrix product, %dx%d" % (pk["n"], pk["n"]))
+        L.append("")
+        L.append("GFLOP/s of one %dx%d by %dx%d product, median of the repetitions: MXNet "
+                 "`FullyConnected` (oneDNN) %s, PyTorch `torch.mm` %s (load %s → %s). The "
+                 "ceiling used above and below is the faster of the two. A ResNet's images/s "
+                 "times 2 x its multiply-adds per image (3 times that for training) is the "
+                 "GFLOP/s it achieves:" % (
+                     pk["n"], pk["n"], pk["n"], pk["n"],
+                     _fmt(pk["mx"].get("gflops")) if pk["mx"].get("ok") else pk["mx"].get("error"),
+                     _fmt(pk["torch"].get("gflops")) if pk["torch"].get("ok")
+                     else pk["torch"].get("error"),
+                     pk["load_start"]["load1"], pk["load_end"]["load1"]))
+        L.append("")
+        L.append("| case | mode | contender | threads | img/s | GFLOP/s | of the ceiling |")
+        L.append("|---|---|---|---|---:|---:|---:|")
+        for case in MAIN_CASES:
+            for r in doc["results"]:
+                if r["case"] != case or not r["images_per_s"] or r["worker"] == "mx-default":
+                    continue
+                if r["contender"] in ("int8", "int8d", "imperative", "hybrid", "zoo", "gluoncv"):
+                    continue  # int8 is not fp32; the rest are within a few % of static
+                flops = flops_per_image(doc, case, r["mode"], r["depth"], r["shape"])
+                if not flops:
+                    continue
+                gf = flops * r["images_per_s"] / 1e9
+                L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    case, r["mode"], CONTENDERS[r["contender"]][2], _threads(r["worker"]),
+                    _fmt(r["images_per_s"]), _fmt(gf),
+                    "%.0f%%" % (100 * gf / top) if top else "—"))
         L.append("")
 
     rows = doc["results"]

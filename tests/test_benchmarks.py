@@ -56,6 +56,7 @@ def test_every_mxnet_contender_ran_with_positive_throughput(quick_run):
     for expected in [("fmnist28", "static", "train"), ("fmnist28", "imperative", "train"),
                      ("fmnist28", "zoo", "train"), ("fmnist28", "static", "infer"),
                      ("fmnist28", "mkldnn", "infer"), ("fmnist28", "int8", "infer"),
+                     ("fmnist28", "onnx", "infer"),
                      ("depth", "static", "train"), ("batch", "static", "infer")]:
         assert expected in ran, expected
     for r in mx_rows:
@@ -82,6 +83,21 @@ def test_memory_macs_and_parameter_counts(quick_run):
     assert mem and all(m["ok"] and m["peak_mb"] > m["import_mb"] > 0 for m in mem)
     assert doc["macs"] and all(v > 0 for v in doc["macs"].values() if v is not None)
     assert doc["params"]["18"]["gluon_resnet_v1b"] == 11689512
+
+
+def test_compute_ceiling_is_measured_and_used(quick_run):
+    out, doc = quick_run
+    assert doc["peak"]["n"] == 256 and doc["peak"]["mx"]["ok"]
+    assert doc["peak"]["mx"]["gflops"] > 0
+    text = (out / "throughput.md").read_text()
+    assert "## Compute ceiling: fp32 matrix product, 256x256" in text
+    # each fp32 row's GFLOP/s is its images/s times 2 x the net's multiply-adds
+    row = next(r for r in doc["results"] if r["case"] == "fmnist28"
+               and r["contender"] == "static" and r["mode"] == "infer")
+    macs = doc["macs"]["fmnist28|static|d18|1x16x16"]
+    gflops = 2 * macs * row["images_per_s"] / 1e9
+    assert ("| fmnist28 | infer | %s |" % row["label"]) in text
+    assert "{:.1f}".format(gflops) in text or "{:,.0f}".format(gflops) in text
 
 
 def test_markdown_and_plots(quick_run):
