@@ -26,8 +26,11 @@ setup(
     extras_require={
         # `gluon-resnet export --format onnx` and ONNX predictors: MXNet 1.9's exporter
         # imports onnx.mapping, which onnx 1.16 removed; onnx < 1.16 has no wheels for
-        # Python 3.12+, so ONNX export is for Python <= 3.11.
-        "onnx": ["onnx<1.16; python_version<'3.12'", "onnxruntime"],
+        # Python 3.12+, so ONNX export is for Python <= 3.11. `--format onnx-int8` uses
+        # ONNX Runtime's quantization tool, which imports ml_dtypes (< 0.5 works with
+        # numpy < 1.24).
+        "onnx": ["onnx<1.16; python_version<'3.12'", "onnxruntime",
+                 "ml_dtypes<0.5; python_version<'3.12'"],
         "test": [
             "pytest",
             # The notebook runs end to end in the tests.
@@ -37,6 +40,7 @@ setup(
             # ONNX exports are checked in ONNX Runtime (Python <= 3.11, as above).
             "onnx<1.16; python_version<'3.12'",
             "onnxruntime; python_version<'3.12'",
+            "ml_dtypes<0.5; python_version<'3.12'",
             # GluonCV is a reference for the tests (its weights and models); its own
             # dependencies are pinned so pip keeps numpy below 2.
             "gluoncv==0.10.5.post0; python_version<'3.12'",

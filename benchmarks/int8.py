@@ -10,7 +10,9 @@ images, once per calibration mode), reloads the files, and compares against fp32
   ``fp32 oneDNN``: the net after ``optimize_for(x, backend='MKLDNN', static_alloc=True)``,
   MXNet's fp32 fusion pass (convolution + BN + ReLU + add), the honest fp32 baseline;
   ``int8 <mode>``: the int8 export reloaded by ``load_predictor`` (a SymbolBlock,
-  hybridized with ``static_alloc``; ``static_shape`` breaks quantized graphs in MXNet 1.9).
+  hybridized with ``static_alloc``; ``static_shape`` breaks quantized graphs in MXNet 1.9);
+  ``onnx fp32`` and ``onnx-int8 <mode>``: the ``onnx`` and ``onnx-int8`` exports run by
+  ONNX Runtime through ``load_predictor`` (numpy in and out; left out without onnx).
 
 Timing: after warm-up, the variants are timed in interleaved rounds (each round runs
 every variant ``--calls`` times back to back; the output is waited on each time), so a
@@ -95,6 +97,35 @@ def print_speed(variants, shape, batches, rounds, round_seconds=0.5):
         sys.stdout.flush()
 
 
+class _Exported:
+    """A numpy predictor timed and evaluated like a block: the NDArray input is converted
+    once (as a server would receive numpy), the logits come back as an NDArray."""
+
+    def __init__(self, predictor):
+        self.predictor, self._x, self._batch = predictor, None, None
+
+    def __call__(self, x):
+        if x is not self._x:
+            self._x, self._batch = x, x.asnumpy()
+        return mx.nd.array(self.predictor(self._batch))
+
+
+def accuracy(block, test_iter):
+    """Test accuracy of a Gluon block (``evaluate_accuracy``) or an exported predictor."""
+    if not isinstance(block, _Exported):
+        return evaluate_accuracy(block, test_iter, mx.cpu())
+    correct = total = 0
+    for X, y in test_iter:
+        correct += int((block.predictor(X.asnumpy()).argmax(1) == y.asnumpy()).sum())
+        total += len(y)
+    return correct / total
+
+
+def _have_onnx():
+    import importlib.util
+    return all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "ml_dtypes"))
+
+
 def fp32_variants(make_net, shape):
     """``fp32`` (hybridized, static shapes) and ``fp32 oneDNN`` (MXNet's fusion pass)."""
     net = make_net()
@@ -120,6 +151,11 @@ def speed_at(model, shape, batches, rounds, tmp):
     print("\n%s at %s: int8 export (naive calibration, 64 random images) %.1f s"
           % (model, "x".join(map(str, shape)), time.perf_counter() - start))
     variants["int8 naive"] = load_predictor(paths[-1])._run.block
+    if _have_onnx():
+        for fmt, name in (("onnx", "onnx fp32"), ("onnx-int8", "onnx-int8 naive")):
+            paths = export_net(make_net(), prefix + "-" + fmt, shape, format=fmt,
+                               calib_data=calib if fmt == "onnx-int8" else None)
+            variants[name] = _Exported(load_predictor(paths[-1]))
     print_speed(variants, shape, batches, rounds)
 
 
@@ -175,15 +211,25 @@ def trained(args, batches, tmp):
                                   calib_mode=mode)
         export_s[mode] = time.perf_counter() - start
         variants["int8 " + mode] = load_predictor(paths[-1])._run.block
+    if _have_onnx():
+        paths = export_checkpoint(args.run, os.path.join(tmp, "onnx"), format="onnx")
+        variants["onnx fp32"] = _Exported(load_predictor(paths[-1]))
+        for mode in args.calib_modes.split(","):
+            start = time.perf_counter()
+            paths = export_checkpoint(args.run, os.path.join(tmp, "onnx-int8-" + mode),
+                                      format="onnx-int8", calib_images=args.calib_images,
+                                      data_dir=args.data_dir, calib_mode=mode)
+            export_s["onnx-int8 " + mode] = time.perf_counter() - start
+            variants["onnx-int8 " + mode] = _Exported(load_predictor(paths[-1]))
 
     print("| model | test accuracy | vs fp32 (points) | export s |")
     print("|---|---:|---:|---:|")
     acc = {}
     for name, block in variants.items():
-        acc[name] = value = evaluate_accuracy(block, test_iter, mx.cpu())
-        mode = name.split()[-1]
+        acc[name] = value = accuracy(block, test_iter)
+        key = name if name in export_s else name.split()[-1]
         print("| %s | %.4f | %+.2f | %s |" % (name, value, 100 * (value - acc["fp32"]),
-                                              "%.1f" % export_s[mode] if mode in export_s
+                                              "%.1f" % export_s[key] if key in export_s
                                               else ""))
         sys.stdout.flush()
     print_speed(variants, shape, batches, args.rounds)

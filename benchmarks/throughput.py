@@ -12,7 +12,8 @@ peak memory of each contender, on CPU (or one GPU with ``--ctx gpu0``). Contende
   speed of the computation), and the library's int8 export as users deploy it
   (``export_net(..., format='int8')`` reloaded by ``load_predictor``, ``int8d``); the
   library's ONNX export (MXNet's own exporter) run by ONNX Runtime through
-  ``load_predictor`` (``onnx``), the fp32 deployment path of ``gluon-resnet export``;
+  ``load_predictor`` (``onnx``), and its ``onnx-int8`` export, quantized by ONNX Runtime's
+  tool (``onnx8``);
 * MXNet's ``gluon.model_zoo.vision.resnetN_v1`` and GluonCV's ``resnetN_v1b``, hybridized
   with ``static_alloc`` and ``static_shape``;
 * PyTorch on CPU as the outside reference: a torchvision-equivalent ResNet defined below
@@ -83,6 +84,7 @@ CONTENDERS = {
     "int8": ("mx", ("infer",), "gluon_resnet int8 (quantize_net, naive calibration, static_shape: output unreadable, see notes)"),
     "int8d": ("mx", ("infer",), "gluon_resnet int8 export as deployed (export_net + load_predictor: static_alloc)"),
     "onnx": ("mx", ("infer",), "gluon_resnet ONNX export in ONNX Runtime (export_net + load_predictor)"),
+    "onnx8": ("mx", ("infer",), "gluon_resnet onnx-int8 export in ONNX Runtime (export_net + load_predictor)"),
     "zoo": ("mx", ("train", "infer"), "MXNet model_zoo.vision resnetN_v1 (static)"),
     "gluoncv": ("mx", ("train", "infer"), "GluonCV resnetN_v1b (static)"),
     "torch": ("torch", ("train", "infer"), "PyTorch eager"),
@@ -99,7 +101,8 @@ WORKERS = {
     "torch": ("torch", {"OMP_NUM_THREADS": None}),
 }
 
-ALL_MX = ["imperative", "hybrid", "static", "mkldnn", "int8", "int8d", "onnx", "zoo", "gluoncv"]
+ALL_MX = ["imperative", "hybrid", "static", "mkldnn", "int8", "int8d", "onnx", "onnx8", "zoo",
+          "gluoncv"]
 MAIN = {"mx-omp2": ALL_MX, "mx-default": ["static", "mkldnn"], "torch": ["torch", "compile"]}
 # The library's default (static_alloc only) is timed on the Fashion-MNIST cases; on the
 # 224x224 ones it would cost minutes and its difference is the static_shape flag.
@@ -143,7 +146,8 @@ def full_cases():
 
 
 def quick_cases():
-    quick = {"mx-omp2": ["imperative", "static", "mkldnn", "int8", "onnx", "zoo"],
+    quick = {"mx-omp2": ["imperative", "static", "mkldnn", "int8", "onnx", "onnx8",
+                         "zoo"],
              "torch": ["torch"]}
     small = {"mx-omp2": ["static"], "torch": ["torch"]}
     return {
@@ -333,7 +337,7 @@ class MXWorker:
 
     def setup(self, contender, cfg, mode):
         mx = self.mx
-        if contender in ("mkldnn", "int8", "int8d", "onnx") and self.ctx != mx.cpu():
+        if contender in ("mkldnn", "int8", "int8d", "onnx", "onnx8") and self.ctx != mx.cpu():
             raise NotImplementedError("n/a: oneDNN fusion, int8 and ONNX Runtime are CPU "
                                       "paths here")
         batch = cfg["batch"]
@@ -381,13 +385,17 @@ class MXWorker:
                     net = load_predictor(paths[-1])._run.block
                 for _ in range(2):  # readable, call after call
                     net(x).asnumpy()
-            elif contender == "onnx":
-                # The ONNX export (MXNet's own exporter) run by ONNX Runtime, as a user
-                # deploys it; the input is a numpy batch, as Predictor takes it.
+            elif contender in ("onnx", "onnx8"):
+                # The ONNX export (MXNet's own exporter; for onnx8 quantized by ONNX
+                # Runtime's tool, calibrated on random images) run by ONNX Runtime, as a
+                # user deploys it; the input is a numpy batch, as Predictor takes it.
                 from gluon_resnet.deploy import export_net, load_predictor
+                fmt = "onnx" if contender == "onnx" else "onnx-int8"
+                calib = (mx.nd.random.normal(shape=[16] + cfg["shape"]).asnumpy()
+                         if fmt == "onnx-int8" else None)
                 with tempfile.TemporaryDirectory() as tmp, _quiet():
                     paths = export_net(net, os.path.join(tmp, "net"), tuple(cfg["shape"]),
-                                       format="onnx")
+                                       format=fmt, calib_data=calib)
                     predictor = load_predictor(paths[-1])
                 batch_np = x.asnumpy()
 
@@ -1097,8 +1105,8 @@ TARGETS = [  # (name, mode, ours, reference, threshold)
      ("onnx",), "compile", 1.3),
     ("int8 inference >= 5x PyTorch fp32 eager (static_shape graph, output unreadable)",
      "infer", ("int8",), "torch", 5.0),
-    ("int8 inference >= 5x PyTorch fp32 eager (the deployable export)", "infer", ("int8d",),
-     "torch", 5.0),
+    ("int8 inference >= 5x PyTorch fp32 eager (a deployable export)", "infer",
+     ("int8d", "onnx8"), "torch", 5.0),
 ]
 
 
@@ -1288,7 +1296,8 @@ def markdown(doc, notes):
             for r in doc["results"]:
                 if r["case"] != case or not r["images_per_s"] or r["worker"] == "mx-default":
                     continue
-                if r["contender"] in ("int8", "int8d", "imperative", "hybrid", "zoo", "gluoncv"):
+                if r["contender"] in ("int8", "int8d", "onnx8", "imperative", "hybrid", "zoo",
+                                      "gluoncv"):
                     continue  # int8 is not fp32; the rest are within a few % of static
                 flops = flops_per_image(doc, case, r["mode"], r["depth"], r["shape"])
                 if not flops:

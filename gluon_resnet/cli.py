@@ -473,23 +473,26 @@ def build_parser():
                    help="evaluate on a class-stratified subset of this size")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("export", help="write the trained net for deployment (symbol, ONNX "
-                       "or int8), with a PREFIX-meta.json sidecar",
+    p = sub.add_parser("export", help="write the trained net for deployment (symbol, ONNX, "
+                       "int8 or ONNX int8), with a PREFIX-meta.json sidecar",
                        description="Export the trained net of a run for deployment, with "
                        "PREFIX-meta.json saying how to feed it (gluon_resnet.load_predictor "
                        "reads both). symbol: PREFIX-symbol.json + PREFIX-0000.params "
                        "(mx.gluon.SymbolBlock.imports); onnx: PREFIX.onnx (ONNX Runtime); "
-                       "int8: a oneDNN-quantized symbol + params for CPUs, calibrated on "
-                       "Fashion-MNIST training images prepared as in training.")
+                       "int8: a oneDNN-quantized symbol + params for CPUs (fastest on "
+                       "large batches); onnx-int8: PREFIX.onnx quantized by ONNX Runtime "
+                       "(fastest at batch 1). Both are calibrated on Fashion-MNIST training images "
+                       "prepared as in training.")
     p.add_argument("run", metavar="RUN_DIR", help="a run directory or its checkpoint.json")
     p.add_argument("--out", metavar="PREFIX", default=None,
                    help="path prefix of the files (default RUN_DIR/MODEL for symbol, "
-                   "RUN_DIR/MODEL-onnx and RUN_DIR/MODEL-int8 for the others)")
-    p.add_argument("--format", choices=("symbol", "onnx", "int8"), default="symbol",
-                   help="default symbol")
+                   "RUN_DIR/MODEL-FORMAT for the others)")
+    p.add_argument("--format", choices=("symbol", "onnx", "int8", "onnx-int8"),
+                   default="symbol", help="default symbol")
     p.add_argument("--calib-images", type=_int_in(1, _SPLITS["num_train"], "an integer"),
-                   default=512, help="int8: training images to calibrate on (default 512)")
-    p.add_argument("--data-dir", default=None, help="int8: Fashion-MNIST directory")
+                   default=512, help="int8, onnx-int8: training images to calibrate on "
+                   "(default 512)")
+    p.add_argument("--data-dir", default=None, help="int8, onnx-int8: Fashion-MNIST directory")
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("models", help="list the registered models with parameters and "

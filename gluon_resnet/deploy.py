@@ -6,7 +6,9 @@ An export is a prefix and its files:
   ``mx.gluon.SymbolBlock.imports`` reads),
 - ``format="onnx"``: ``PREFIX.onnx`` (ONNX Runtime and others),
 - ``format="int8"``: ``PREFIX-symbol.json`` + ``PREFIX-0000.params`` of a net quantized
-  with MXNet's oneDNN (MKLDNN) backend, for CPUs,
+  with MXNet's oneDNN (MKLDNN) backend, for CPUs (fastest on batches),
+- ``format="onnx-int8"``: ``PREFIX.onnx`` quantized by ONNX Runtime's tool (int8 weights
+  per channel, uint8 activations, QDQ), for ONNX Runtime on CPUs (fastest at batch 1),
 
 each with ``PREFIX-meta.json``, the sidecar: format, file names and their SHA-256, input
 name and shape ``[1, C, H, W]``, pixel scale (1/255), normalisation mean and std, class
@@ -16,6 +18,7 @@ names and model name. :func:`load_predictor` needs nothing else to rebuild a
 import hashlib
 import json
 import os
+import tempfile
 import warnings
 
 import mxnet as mx
@@ -29,7 +32,7 @@ __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "re
            "checkpoint_meta", "FORMATS", "META_VERSION"]
 
 #: The export formats, the values of ``meta["format"]``.
-FORMATS = ("symbol", "onnx", "int8")
+FORMATS = ("symbol", "onnx", "int8", "onnx-int8")
 #: The sidecar version this code writes and reads.
 META_VERSION = 1
 _SCALE = 1.0 / 255
@@ -301,7 +304,8 @@ def read_meta(prefix_or_meta_path):
     if meta.get("format") not in FORMATS:
         raise ValueError("%s names format %r; expected one of %s"
                          % (path, meta.get("format"), ", ".join(FORMATS)))
-    needed = {"symbol": ("symbol", "params"), "int8": ("symbol", "params"), "onnx": ("onnx",)}
+    needed = {"symbol": ("symbol", "params"), "int8": ("symbol", "params"), "onnx": ("onnx",),
+              "onnx-int8": ("onnx",)}
     files, digests = meta.get("files"), meta.get("sha256") or {}
     try:
         shape = _full_shape(meta.get("input_shape") or ())
@@ -391,8 +395,8 @@ def load_predictor(prefix_or_meta_path, ctx=None):
         The export prefix (``out/resnet18``), its sidecar ``PREFIX-meta.json``, or its
         ``PREFIX-symbol.json`` / ``PREFIX.onnx``.
     ctx : Context, optional
-        Where to run a ``symbol`` export (default CPU). ``int8`` and ``onnx`` exports
-        run on the CPU.
+        Where to run a ``symbol`` export (default CPU). ``int8``, ``onnx`` and
+        ``onnx-int8`` exports run on the CPU.
 
     Raises
     ------
@@ -402,13 +406,13 @@ def load_predictor(prefix_or_meta_path, ctx=None):
         If the files do not belong together (a file replaced after export, parameters
         of another net), or the sidecar is of an unknown format or version.
     ImportError
-        For an ``onnx`` export without ``onnxruntime`` installed.
+        For an ``onnx`` or ``onnx-int8`` export without ``onnxruntime`` installed.
     """
     meta = read_meta(prefix_or_meta_path)
     paths = _file_paths(_meta_path(prefix_or_meta_path)[1], meta)
     fmt = meta["format"]
-    if fmt == "onnx":
-        _check_cpu(ctx, "onnx")
+    if fmt in ("onnx", "onnx-int8"):
+        _check_cpu(ctx, fmt)
         run = _onnx_session(meta, paths)
     else:
         if fmt == "int8":
@@ -459,12 +463,11 @@ def _export_onnx(sym, params, shape, path):
     return [path]
 
 
-def _quantize(sym, params, shape, calib_data, calib_mode):
-    """Quantize with MXNet's oneDNN backend as ``quantize_net_v2`` does; returns a block."""
-    from mxnet.contrib.quantization import quantize_net_v2
+def _check_calibration(fmt, shape, calib_data, calib_mode):
+    """``calib_data`` as a float32 array (N, C, H, W) of the export's shape."""
     if calib_data is None:
-        raise ValueError("int8 export needs calib_data: prepared float32 images "
-                         "(N, C, H, W) like the training inputs")
+        raise ValueError("%s export needs calib_data: prepared float32 images "
+                         "(N, C, H, W) like the training inputs" % fmt)
     if isinstance(calib_data, mx.nd.NDArray):
         calib_data = calib_data.asnumpy()
     calib_data = np.asarray(calib_data, np.float32)
@@ -473,6 +476,12 @@ def _quantize(sym, params, shape, calib_data, calib_mode):
                          "images, got shape %s" % (shape[1:] + (calib_data.shape,)))
     if calib_mode not in ("naive", "entropy"):
         raise ValueError("calib_mode must be 'naive' or 'entropy', got %r" % (calib_mode,))
+    return calib_data
+
+
+def _quantize(sym, params, shape, calib_data, calib_mode):
+    """Quantize with MXNet's oneDNN backend as ``quantize_net_v2`` does; returns a block."""
+    from mxnet.contrib.quantization import quantize_net_v2
     # A short last batch is padded with images from the start, which leaves the
     # calibrated ranges as they are.
     calib_iter = mx.io.NDArrayIter({"data": calib_data}, batch_size=min(64, len(calib_data)),
@@ -486,6 +495,82 @@ def _quantize(sym, params, shape, calib_data, calib_mode):
                                calib_mode=calib_mode, calib_data=calib_iter,
                                num_calib_examples=len(calib_data),
                                ctx=mx.cpu())
+
+
+#: onnx-int8 calibration: ONNX Runtime's memory arena grows to the largest calibration
+#: batch's activations, so batches hold at most this many bytes of layer outputs ...
+_CALIB_BATCH_BYTES = 256 << 20
+#: ... and entropy calibration keeps every layer output of every image: at most this much.
+_ENTROPY_BYTES = 4 << 30
+
+
+def _activation_bytes(sym, shape):
+    """Bytes of all operator outputs of the traced net for one input of ``shape`` (an
+    over-estimate of what calibration holds per image: ONNX Runtime folds BatchNorm)."""
+    internals = sym.get_internals()
+    inputs = set(sym.list_arguments()) | set(sym.list_auxiliary_states())
+    _, shapes, _ = internals.infer_shape(data=shape)
+    return 4 * sum(int(np.prod(s)) for name, s in zip(internals.list_outputs(), shapes)
+                   if name not in inputs)
+
+
+def _check_entropy_memory(calib_mode, images, per_image, shape):
+    if calib_mode == "entropy" and images * per_image > _ENTROPY_BYTES:
+        raise ValueError(
+            "onnx-int8 entropy calibration keeps every layer's output for every calibration "
+            "image in memory (ONNX Runtime's tool): about %.1f GiB for %d images of %s, over "
+            "the %d GiB this export allows; use at most %d calibration images, or "
+            "calib_mode='naive' (min/max, which needs no such memory)"
+            % (images * per_image / 2 ** 30, images, "x".join(map(str, shape[1:])),
+               _ENTROPY_BYTES >> 30, max(1, _ENTROPY_BYTES // per_image)))
+
+
+def _quantize_onnx(fp32_path, path, calib_data, calib_mode, per_image):
+    """Quantize the ONNX file ``fp32_path`` into ``path`` with ONNX Runtime's tool: its
+    pre-processing folds BatchNorm into the convolutions; then int8 weights per output
+    channel, uint8 activations with ranges calibrated on ``calib_data``, written as
+    QuantizeLinear/DequantizeLinear pairs that ONNX Runtime fuses into integer
+    convolutions. Returns the settings for the sidecar."""
+    import onnx
+    # ONNX Runtime's tool (1.18 on) maps the 4-bit tensor types that onnx 1.16 added, but
+    # MXNet's exporter needs onnx < 1.16, which lacks them. 8-bit quantization never uses
+    # them; naming them with ONNX's own numbers lets the tool import.
+    for name, number in (("UINT4", 21), ("INT4", 22)):
+        if not hasattr(onnx.TensorProto, name):
+            setattr(onnx.TensorProto, name, number)
+    try:
+        import onnxruntime
+        from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
+                                              QuantFormat, QuantType, quantize_static)
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except (ImportError, AttributeError) as err:
+        raise ImportError("onnx-int8 export needs ONNX Runtime's quantization tool and "
+                          "ml_dtypes (ml_dtypes<0.5 with numpy<1.24): pip install "
+                          "onnxruntime 'ml_dtypes<0.5' (%s)" % _brief(err)) from None
+
+    batch = int(max(1, min(64, _CALIB_BATCH_BYTES // per_image)))
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"data": calib_data[i:i + batch]}
+                                 for i in range(0, len(calib_data), batch)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    method = {"naive": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy}
+    settings = {"backend": "onnxruntime", "onnxruntime": onnxruntime.__version__,
+                "calib_mode": calib_mode, "calib_images": int(len(calib_data)),
+                "calib_batch": batch, "quant_format": "QDQ", "weights": "int8 per channel", "activations": "uint8",
+                "batchnorm": "folded into the convolutions"}
+    folded = fp32_path + ".folded.onnx"
+    quant_pre_process(fp32_path, folded, skip_symbolic_shape=True)
+    with atomic_path(path) as tmp:
+        quantize_static(folded, tmp, Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, weight_type=QuantType.QInt8,
+                        activation_type=QuantType.QUInt8,
+                        calibrate_method=method[calib_mode])
+    return settings
 
 
 def _check_format(fmt):
@@ -524,7 +609,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
         sidecar last.
     input_shape : tuple of int
         ``(C, H, W)`` of one prepared image.
-    format : {'symbol', 'onnx', 'int8'}
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8'}
         See :mod:`gluon_resnet.deploy`.
     mean, std : float or list of float, optional
         The normalisation the net was trained with, after scaling pixels to [0, 1].
@@ -533,11 +618,12 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
     model_name : str, optional
         Default ``net.model_name``.
     calib_data : numpy.ndarray, optional
-        For ``int8``: float32 images (N, C, H, W) prepared like the training inputs, on
-        which the quantization ranges are calibrated.
+        For ``int8`` and ``onnx-int8``: float32 images (N, C, H, W) prepared like the
+        training inputs, on which the quantization ranges are calibrated.
     calib_mode : {'naive', 'entropy'}
-        For ``int8``: ranges from the min/max of the calibration outputs, or chosen to
-        minimise the KL divergence (MXNet's two calibration modes).
+        For ``int8`` and ``onnx-int8``: ranges from the min/max of the calibration
+        outputs, or chosen to minimise the KL divergence (MXNet's two calibration
+        modes; ONNX Runtime's ``MinMax`` and ``Entropy``).
 
     Returns
     -------
@@ -555,8 +641,20 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
                          % (out_shape,))
     meta = _make_meta(shape, int(out_shape[1]), mean, std, class_names,
                       model_name or getattr(net, "model_name", None))
+    if format in ("int8", "onnx-int8"):
+        calib_data = _check_calibration(format, shape, calib_data, calib_mode)
+    if format == "onnx-int8":
+        per_image = _activation_bytes(sym, shape)
+        _check_entropy_memory(calib_mode, len(calib_data), per_image, shape)
     if format == "onnx":
         paths = _export_onnx(sym, params, shape, prefix + ".onnx")
+        files = {"onnx": paths[0]}
+    elif format == "onnx-int8":
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32_path = _export_onnx(sym, params, shape, os.path.join(tmp, "fp32.onnx"))[0]
+            meta["quantization"] = _quantize_onnx(fp32_path, prefix + ".onnx", calib_data,
+                                                  calib_mode, per_image)
+        paths = [prefix + ".onnx"]
         files = {"onnx": paths[0]}
     else:
         if format == "int8":
@@ -605,16 +703,18 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     run_or_checkpoint : str
         A run directory or its ``checkpoint.json``.
     prefix : str, optional
-        Default ``RUN_DIR/MODEL`` (``symbol``), ``RUN_DIR/MODEL-onnx`` or
-        ``RUN_DIR/MODEL-int8``.
-    format : {'symbol', 'onnx', 'int8'}
+        Default ``RUN_DIR/MODEL`` (``symbol``), else ``RUN_DIR/MODEL-FORMAT``
+        (``RUN_DIR/MODEL-onnx``, ``-int8``, ``-onnx-int8``).
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8'}
     calib_images : int, default 512
-        For ``int8``: how many Fashion-MNIST training images (a fixed random sample,
-        prepared as in training: resize, normalisation) calibrate the quantization.
+        For ``int8`` and ``onnx-int8``: how many Fashion-MNIST training images (a fixed
+        random sample, prepared as in training: resize, normalisation) calibrate the
+        quantization.
     data_dir : str, optional
-        Fashion-MNIST directory for ``int8`` (see :func:`gluon_resnet.data.read_fashion_mnist`).
+        Fashion-MNIST directory for the calibration images (see
+        :func:`gluon_resnet.data.read_fashion_mnist`).
     calib_mode : {'naive', 'entropy'}
-        For ``int8``; see :func:`export_net`.
+        For ``int8`` and ``onnx-int8``; see :func:`export_net`.
 
     Returns
     -------
@@ -623,14 +723,15 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     """
     from .train import load_checkpoint
     _check_format(format)
-    if format == "int8" and (not isinstance(calib_images, int) or calib_images < 1):
+    quantized = format in ("int8", "onnx-int8")
+    if quantized and (not isinstance(calib_images, int) or calib_images < 1):
         raise ValueError("calib_images must be a positive int, got %r" % (calib_images,))
     net, doc = load_checkpoint(run_or_checkpoint, ctx=mx.cpu())
     meta = checkpoint_meta(doc)
     if prefix is None:
         suffix = "" if format == "symbol" else "-" + format
         prefix = os.path.join(os.path.dirname(doc["path"]), meta["model"] + suffix)
-    calib = _calibration_images(doc, calib_images, data_dir) if format == "int8" else None
+    calib = _calibration_images(doc, calib_images, data_dir) if quantized else None
     return export_net(net, prefix, meta["input_shape"], format, mean=meta["mean"],
                       std=meta["std"], class_names=meta["class_names"],
                       model_name=meta["model"], calib_data=calib, calib_mode=calib_mode)

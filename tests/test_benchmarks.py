@@ -56,7 +56,7 @@ def test_every_mxnet_contender_ran_with_positive_throughput(quick_run):
     for expected in [("fmnist28", "static", "train"), ("fmnist28", "imperative", "train"),
                      ("fmnist28", "zoo", "train"), ("fmnist28", "static", "infer"),
                      ("fmnist28", "mkldnn", "infer"), ("fmnist28", "int8", "infer"),
-                     ("fmnist28", "onnx", "infer"),
+                     ("fmnist28", "onnx", "infer"), ("fmnist28", "onnx8", "infer"),
                      ("depth", "static", "train"), ("batch", "static", "infer")]:
         assert expected in ran, expected
     for r in mx_rows:

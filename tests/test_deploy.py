@@ -30,9 +30,10 @@ from conftest import randomize, run_main
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 # MXNet 1.9's ONNX exporter needs onnx < 1.16, which has no wheels for Python 3.12+.
-HAVE_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
+HAVE_ONNX = all(importlib.util.find_spec(m) is not None
+                for m in ("onnx", "onnxruntime", "ml_dtypes"))
 needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="onnx<1.16 installs on Python < 3.12 only")
-AVAILABLE = [f for f in FORMATS if f != "onnx" or HAVE_ONNX]
+AVAILABLE = [f for f in FORMATS if not f.startswith("onnx") or HAVE_ONNX]
 
 
 def test_onnx_is_installed_where_it_can_be():
@@ -217,6 +218,60 @@ def test_int8_is_quantized_and_agrees_with_fp32(exports, test_images):
         np.testing.assert_array_equal(predictor(batch[:n]), first[:n])
 
 
+@needs_onnx
+def test_onnx_int8_is_quantized_and_agrees_with_fp32(exports, test_images):
+    import onnx
+    from onnx import numpy_helper
+    prefix = exports["onnx-int8"]
+    assert sorted(os.listdir(os.path.dirname(prefix))) == ["net-meta.json", "net.onnx"]
+    meta = json.loads(pathlib.Path(prefix + "-meta.json").read_text())
+    assert meta["format"] == "onnx-int8" and meta["files"] == {"onnx": "net.onnx"}
+    assert meta["quantization"]["calib_images"] == 64
+    assert meta["quantization"]["backend"] == "onnxruntime"
+    model = onnx.load(prefix + ".onnx")
+    ops = [n.op_type for n in model.graph.node]
+    assert "BatchNormalization" not in ops  # folded into the convolutions
+    # Every convolution's weight comes from an int8 tensor through DequantizeLinear.
+    int8 = {t.name for t in model.graph.initializer
+            if numpy_helper.to_array(t).dtype == np.int8}
+    dequantized = {n.output[0]: n.input[0] for n in model.graph.node
+                   if n.op_type == "DequantizeLinear"}
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    assert len(convs) >= 19  # every convolution of cifar_resnet20
+    assert all(dequantized.get(n.input[1]) in int8 for n in convs)
+    images, labels = test_images
+    fp32 = load_predictor(exports["symbol"]).predict_proba(list(images)).argmax(1)
+    predictor = load_predictor(prefix)
+    got = predictor.predict_proba(list(images)).argmax(1)
+    assert (fp32 == labels).mean() >= 0.6, "the tiny run did not learn"
+    assert (got == fp32).mean() >= 0.9
+    batch = predictor.preprocess(list(images[:8]))
+    first = predictor(batch)
+    for n in (8, 1, 8):
+        np.testing.assert_allclose(predictor(batch[:n]), first[:n], rtol=0, atol=1e-5)
+
+
+@needs_onnx
+def test_onnx_int8_entropy_refuses_what_would_not_fit_in_memory(tmp_path, monkeypatch):
+    """Entropy calibration keeps every layer output of every image; past the limit the
+    export says so, with the number of images that would fit, and writes nothing."""
+    from gluon_resnet import deploy
+    net = get_model("cifar_resnet20", classes=10, in_channels=1)
+    calib = np.random.RandomState(0).normal(size=(64, 1, SIZE, SIZE)).astype(np.float32)
+    per_image = deploy._activation_bytes(deploy.trace(net, (1, 1, SIZE, SIZE))[0],
+                                         (1, 1, SIZE, SIZE))
+    monkeypatch.setattr(deploy, "_ENTROPY_BYTES", 10 * per_image)
+    with pytest.raises(ValueError, match=r"entropy calibration keeps every layer's output .* "
+                                         r"for 64 images of 1x12x12, .* use at most 10 "
+                                         r"calibration images, or calib_mode='naive'"):
+        export_net(net, str(tmp_path / "q"), (1, SIZE, SIZE), "onnx-int8", calib_data=calib,
+                   calib_mode="entropy")
+    assert os.listdir(str(tmp_path)) == []
+    paths = export_net(net, str(tmp_path / "q"), (1, SIZE, SIZE), "onnx-int8",
+                       calib_data=calib[:10], calib_mode="entropy")
+    assert json.loads(pathlib.Path(paths[-1]).read_text())["quantization"]["calib_images"] == 10
+
+
 # --- a fresh process --------------------------------------------------------------------
 
 _FRESH = """
@@ -263,12 +318,15 @@ def _snapshot(directory):
                 "cifar_resnet20-symbol.json"]),
     pytest.param("onnx", ["cifar_resnet20-onnx-meta.json", "cifar_resnet20-onnx.onnx"],
                  marks=needs_onnx),
+    pytest.param("onnx-int8", ["cifar_resnet20-onnx-int8-meta.json",
+                               "cifar_resnet20-onnx-int8.onnx"], marks=needs_onnx),
 ])
-def test_cli_export_writes_only_the_prefix_files(tiny_run, tmp_path, fmt, new):
+def test_cli_export_writes_only_the_prefix_files(tiny_run, fmnist_dir, tmp_path, fmt, new):
     run = tmp_path / "run"
     shutil.copytree(str(tiny_run), str(run))
     before = _snapshot(str(run))
-    code, stdout, stderr = run_main(["export", str(run), "--format", fmt])
+    calib = ["--data-dir", str(fmnist_dir), "--calib-images", "32"] if "int8" in fmt else []
+    code, stdout, stderr = run_main(["export", str(run), "--format", fmt] + calib)
     assert code == 0, stderr
     after = _snapshot(str(run))
     assert {k: after[k] for k in before} == before  # the run's files are untouched
@@ -283,6 +341,7 @@ def test_cli_export_writes_only_the_prefix_files(tiny_run, tmp_path, fmt, new):
 @pytest.mark.parametrize("args, message", [
     (["--format", "tflite"], r"argument --format: invalid choice: 'tflite'"),
     (["--format", "int8", "--calib-images", "0"], r"--calib-images: must be between 1 and"),
+    (["--format", "onnx-int8", "--calib-images", "0"], r"--calib-images: must be between 1 and"),
     (["--format", "int8", "--data-dir", "{empty}"], r"Fashion-MNIST file .* is not in .*empty"),
 ])
 def test_cli_export_bad_arguments_give_one_line(tiny_run, tmp_path, args, message):
@@ -347,7 +406,7 @@ def test_files_of_another_net_are_refused(exports, tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"format": "tflite"}, r"net-meta\.json names format 'tflite'; expected one of symbol, "
-                           r"onnx, int8"),
+                           r"onnx, int8, onnx-int8"),
     ({"version": 2}, r"net-meta\.json has sidecar version 2; this gluon_resnet reads version 1"),
     ({"files": {"onnx": "net.onnx"}}, r"net-meta\.json is incomplete"),
     ({"mean": [0.1, 0.2]}, r"net-meta\.json has a bad normalisation: mean needs 1 or 1 "
@@ -390,8 +449,12 @@ def test_export_refuses_to_mix_formats_and_needs_calibration(exports, tmp_path):
     with pytest.raises(ValueError, match=r"net-meta\.json describes a symbol export; writing "
                                          r"a onnx export to the same prefix"):
         export_net(net, prefix, (1, SIZE, SIZE), "onnx")
-    with pytest.raises(ValueError, match=r"int8 export needs calib_data"):
-        export_net(net, str(tmp_path / "a" / "q"), (1, SIZE, SIZE), "int8")
-    with pytest.raises(ValueError, match=r"format must be one of symbol, onnx, int8"):
+    for fmt in ("int8", "onnx-int8"):
+        with pytest.raises(ValueError, match=r"^%s export needs calib_data" % fmt):
+            export_net(net, str(tmp_path / "a" / "q"), (1, SIZE, SIZE), fmt)
+    with pytest.raises(ValueError, match=r"calib_data must be a float32 batch \(N, 1, 12, 12\)"):
+        export_net(net, str(tmp_path / "a" / "q"), (1, SIZE, SIZE), "onnx-int8",
+                   calib_data=np.zeros((4, 1, 28, 28), np.float32))
+    with pytest.raises(ValueError, match=r"format must be one of symbol, onnx, int8, onnx-int8"):
         export_net(net, str(tmp_path / "a" / "q"), (1, SIZE, SIZE), "fp16")
     assert _snapshot(os.path.dirname(prefix)) == before

@@ -1,4 +1,5 @@
 """benchmarks/int8.py runs on a tiny configuration, so it cannot rot (no timing asserted)."""
+import importlib.util
 import os
 import re
 import subprocess
@@ -14,9 +15,13 @@ def test_speed_only_run_times_every_variant(tmp_path):
          "1x32x32", "--speed-model", "resnet18", "--batches", "2", "--rounds", "1"],
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = re.findall(r"^\| (fp32|fp32 oneDNN|int8 naive) \| ([0-9.]+) \| ([0-9]+) \| "
-                      r"([0-9.]+)x \| ([0-9.]+)x \|$", result.stdout, re.M)
-    assert [r[0] for r in rows] == ["fp32", "fp32 oneDNN", "int8 naive"], result.stdout
+    rows = re.findall(r"^\| (fp32|fp32 oneDNN|int8 naive|onnx fp32|onnx-int8 naive) \| "
+                      r"([0-9.]+) \| ([0-9]+) \| ([0-9.]+)x \| ([0-9.]+)x \|$",
+                      result.stdout, re.M)
+    expected = ["fp32", "fp32 oneDNN", "int8 naive"]
+    if all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "ml_dtypes")):
+        expected += ["onnx fp32", "onnx-int8 naive"]
+    assert [r[0] for r in rows] == expected, result.stdout
     assert all(float(r[1]) > 0 for r in rows)
     assert rows[0][3] == "1.00" and rows[1][4] == "1.00"  # each baseline against itself
     assert "1x32x32, batch 2" in result.stdout
