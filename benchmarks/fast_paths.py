@@ -27,6 +27,8 @@ import gluon_resnet  # noqa: E402,F401  (before mxnet)
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
+from throughput import _median_time  # noqa: E402  (benchmarks/, this script's folder)
+
 SYNC_BATCHES = (32, 256)
 LAYOUT_SHAPE = (256, 64, 28, 28)  # ResNet-18's first stage on 28x28 thumbnails
 
@@ -117,14 +119,7 @@ def measure_layout(shape, reps):
                     y.backward()
                     x.grad.wait_to_read()
             try:
-                run()
-                run()
-                times = []
-                for _ in range(reps):
-                    start = time.perf_counter()
-                    run()
-                    times.append(time.perf_counter() - start)
-                res[mode] = dict(ms=1000 * statistics.median(times))
+                res[mode] = dict(ms=1000 * _median_time(run, reps))
             except mx.base.MXNetError as err:
                 res[mode] = dict(error=str(err).strip().splitlines()[0][:200])
         out[layout] = res
@@ -142,7 +137,8 @@ def markdown(doc):
           "ResNet-18 v1b with the thumbnail stem, 1x%dx%d inputs held in memory, SGD with "
           "momentum; images/s, median over %d rounds that alternate the two loops "
           "(min-max after it)." % (doc["size"], doc["size"], doc["rounds"]), "",
-          "| batch | read every batch (`asscalar()`, d2l) | sums on the device (gluon_resnet.train) | gain |",
+          "| batch | read every batch (`asscalar()`, d2l) | sums on the device "
+          "(gluon_resnet.train) | gain |",
           "|---:|---:|---:|---:|"]
     for batch, res in doc["sync"].items():
         a, b = res["read every batch"], res["sums on the device"]

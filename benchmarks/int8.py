@@ -138,7 +138,8 @@ def fp32_variants(make_net, shape):
 
 
 def speed_at(model, shape, batches, rounds, tmp):
-    """Time fp32, fused fp32 and int8 for a freshly initialised ``model`` at ``shape``."""
+    """Time fp32, fused fp32, int8 and (with onnx installed) the onnx and onnx-int8
+    exports for a freshly initialised ``model`` at ``shape``."""
     def make_net():
         mx.random.seed(0)
         return gluon_resnet.get_model(model, classes=10, in_channels=shape[0],

@@ -481,8 +481,8 @@ def build_parser():
                        "(mx.gluon.SymbolBlock.imports); onnx: PREFIX.onnx (ONNX Runtime); "
                        "int8: a oneDNN-quantized symbol + params for CPUs (fastest on "
                        "large batches); onnx-int8: PREFIX.onnx quantized by ONNX Runtime "
-                       "(fastest at batch 1). Both are calibrated on Fashion-MNIST training images "
-                       "prepared as in training.")
+                       "(fastest at batch 1). Both are calibrated on Fashion-MNIST "
+                       "training images prepared as in training.")
     p.add_argument("run", metavar="RUN_DIR", help="a run directory or its checkpoint.json")
     p.add_argument("--out", metavar="PREFIX", default=None,
                    help="path prefix of the files (default RUN_DIR/MODEL for symbol, "

@@ -33,6 +33,8 @@ __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "re
 
 #: The export formats, the values of ``meta["format"]``.
 FORMATS = ("symbol", "onnx", "int8", "onnx-int8")
+_ONNX_FORMATS = ("onnx", "onnx-int8")  # one PREFIX.onnx, run by ONNX Runtime
+_QUANTIZED = ("int8", "onnx-int8")  # calibrated on calib_data
 #: The sidecar version this code writes and reads.
 META_VERSION = 1
 _SCALE = 1.0 / 255
@@ -304,17 +306,16 @@ def read_meta(prefix_or_meta_path):
     if meta.get("format") not in FORMATS:
         raise ValueError("%s names format %r; expected one of %s"
                          % (path, meta.get("format"), ", ".join(FORMATS)))
-    needed = {"symbol": ("symbol", "params"), "int8": ("symbol", "params"), "onnx": ("onnx",),
-              "onnx-int8": ("onnx",)}
+    needed = ("onnx",) if meta["format"] in _ONNX_FORMATS else ("symbol", "params")
     files, digests = meta.get("files"), meta.get("sha256") or {}
     try:
         shape = _full_shape(meta.get("input_shape") or ())
     except ValueError:
         shape = None
-    if (not isinstance(files, dict) or sorted(files) != sorted(needed[meta["format"]])
+    if (not isinstance(files, dict) or sorted(files) != sorted(needed)
             or shape is None or shape[0] != 1):
         raise ValueError("%s is incomplete: a %s export lists files %s and input_shape "
-                         "[1, C, H, W]" % (path, meta["format"], " and ".join(needed[meta["format"]])))
+                         "[1, C, H, W]" % (path, meta["format"], " and ".join(needed)))
     try:
         for key in ("mean", "std"):
             _channel_values(meta.get(key), shape[1], key)
@@ -411,7 +412,7 @@ def load_predictor(prefix_or_meta_path, ctx=None):
     meta = read_meta(prefix_or_meta_path)
     paths = _file_paths(_meta_path(prefix_or_meta_path)[1], meta)
     fmt = meta["format"]
-    if fmt in ("onnx", "onnx-int8"):
+    if fmt in _ONNX_FORMATS:
         _check_cpu(ctx, fmt)
         run = _onnx_session(meta, paths)
     else:
@@ -561,8 +562,8 @@ def _quantize_onnx(fp32_path, path, calib_data, calib_mode, per_image):
     method = {"naive": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy}
     settings = {"backend": "onnxruntime", "onnxruntime": onnxruntime.__version__,
                 "calib_mode": calib_mode, "calib_images": int(len(calib_data)),
-                "calib_batch": batch, "quant_format": "QDQ", "weights": "int8 per channel", "activations": "uint8",
-                "batchnorm": "folded into the convolutions"}
+                "calib_batch": batch, "quant_format": "QDQ", "weights": "int8 per channel",
+                "activations": "uint8", "batchnorm": "folded into the convolutions"}
     folded = fp32_path + ".folded.onnx"
     quant_pre_process(fp32_path, folded, skip_symbolic_shape=True)
     with atomic_path(path) as tmp:
@@ -641,7 +642,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
                          % (out_shape,))
     meta = _make_meta(shape, int(out_shape[1]), mean, std, class_names,
                       model_name or getattr(net, "model_name", None))
-    if format in ("int8", "onnx-int8"):
+    if format in _QUANTIZED:
         calib_data = _check_calibration(format, shape, calib_data, calib_mode)
     if format == "onnx-int8":
         per_image = _activation_bytes(sym, shape)
@@ -723,7 +724,7 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     """
     from .train import load_checkpoint
     _check_format(format)
-    quantized = format in ("int8", "onnx-int8")
+    quantized = format in _QUANTIZED
     if quantized and (not isinstance(calib_images, int) or calib_images < 1):
         raise ValueError("calib_images must be a positive int, got %r" % (calib_images,))
     net, doc = load_checkpoint(run_or_checkpoint, ctx=mx.cpu())
