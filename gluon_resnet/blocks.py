@@ -19,6 +19,8 @@ BatchNorm, so there it zero-initialises that last convolution's weight instead.
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
+from .arrays import relu
+
 __all__ = ["Residual", "resnet_block", "BasicBlockV1", "BottleneckV1", "BasicBlockV2",
            "BottleneckV2", "BasicBlockV1b", "BottleneckV1b"]
 
@@ -74,11 +76,11 @@ class Residual(HybridBlock):
             self.bn2 = nn.BatchNorm()
 
     def hybrid_forward(self, F, X):
-        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = relu(F, self.bn1(self.conv1(X)))
         Y = self.bn2(self.conv2(Y))
         if self.conv3 is not None:
             X = self.conv3(X)
-        return F.relu(Y + X)
+        return relu(F, Y + X)
 
 
 def resnet_block(num_channels, num_residuals, first_block=False):
@@ -130,7 +132,7 @@ class BasicBlockV1(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = self.downsample(x) if self.downsample is not None else x
-        return F.Activation(self.body(x) + residual, act_type="relu")
+        return relu(F, self.body(x) + residual)
 
 
 class BottleneckV1(HybridBlock):
@@ -185,7 +187,7 @@ class BottleneckV1(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = self.downsample(x) if self.downsample is not None else x
-        return F.Activation(self.body(x) + residual, act_type="relu")
+        return relu(F, self.body(x) + residual)
 
 
 class BasicBlockV2(HybridBlock):
@@ -208,11 +210,11 @@ class BasicBlockV2(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = x
-        x = F.Activation(self.bn1(x), act_type="relu")
+        x = relu(F, self.bn1(x))
         if self.downsample is not None:
             residual = self.downsample(x)
         x = self.conv1(x)
-        x = F.Activation(self.bn2(x), act_type="relu")
+        x = relu(F, self.bn2(x))
         return self.conv2(x) + residual
 
 
@@ -239,13 +241,13 @@ class BottleneckV2(HybridBlock):
 
     def hybrid_forward(self, F, x):
         residual = x
-        x = F.Activation(self.bn1(x), act_type="relu")
+        x = relu(F, self.bn1(x))
         if self.downsample is not None:
             residual = self.downsample(x)
         x = self.conv1(x)
-        x = F.Activation(self.bn2(x), act_type="relu")
+        x = relu(F, self.bn2(x))
         x = self.conv2(x)
-        x = F.Activation(self.bn3(x), act_type="relu")
+        x = relu(F, self.bn3(x))
         return self.conv3(x) + residual
 
 

@@ -271,8 +271,10 @@ def _stratified_first(labels, n):
 class ImageArrayIter:
     """Re-iterable batches over an in-memory uint8 image array.
 
-    Each pass (``for X, y in it``) yields ``X``, a float32 NDArray of shape
-    (B, C, H, W) on ``ctx``, and ``y``, an int32 NDArray of shape (B,) on ``ctx``.
+    Each pass (``for X, y in it``) yields ``X``, a float32 array of shape
+    (B, C, H, W) on ``ctx``, and ``y``, an int32 array of shape (B,) on ``ctx``: an
+    ``mx.np.ndarray`` when numpy mode is on as the batch is made (``npx.set_np()``),
+    else an ``mx.nd.NDArray``.
     Batches are sliced from the arrays on the host, copied to ``ctx`` as uint8, and
     then augmented, normalised and resized as whole batches on ``ctx``, in that order.
 
@@ -371,6 +373,8 @@ class ImageArrayIter:
 
     def __iter__(self):
         import mxnet as mx
+
+        from .arrays import as_current, legacy_mode
         n = self.num_examples
         order = self._rng.permutation(len(self._labels)) if self.shuffle else None
         for start in range(0, n, self.batch_size):
@@ -378,9 +382,12 @@ class ImageArrayIter:
                 sel = slice(start, start + self.batch_size)
             else:
                 sel = order[start:start + self.batch_size]
-            X = mx.nd.array(self._images[sel], ctx=self.ctx, dtype=np.uint8)
-            y = mx.nd.array(self._labels[sel], ctx=self.ctx, dtype=np.int32)
-            yield self._transform(X), y
+            # Built with legacy operators; handed out in the interface that is on.
+            with legacy_mode():
+                X = mx.nd.array(self._images[sel], ctx=self.ctx, dtype=np.uint8)
+                y = mx.nd.array(self._labels[sel], ctx=self.ctx, dtype=np.int32)
+                X = self._transform(X)
+            yield as_current(X), as_current(y)
 
     def _transform(self, X):
         import mxnet as mx

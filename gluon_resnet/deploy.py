@@ -25,7 +25,8 @@ import mxnet as mx
 import numpy as np
 from mxnet.base import MXNetError
 
-from .export import _full_shape, save_symbol, trace
+from . import arrays
+from .export import _full_shape, import_symbol_block, save_symbol, trace
 from .params import atomic_path
 
 __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "read_meta",
@@ -169,7 +170,7 @@ class Predictor:
         full.setdefault("format", "gluon")
         if ctx is None:
             ctx = next(iter(block.collect_params().values())).list_ctx()[0]
-        return cls(_MXNetRunner(block, ctx), full)
+        return cls(_MXNetRunner(block, ctx, arrays.block_mode(block)), full)
 
     def preprocess(self, images):
         """Prepare uint8 images as the net was trained: resize, scale, normalise.
@@ -212,8 +213,10 @@ class Predictor:
             x = np.stack([img for _, img in members]).transpose(0, 3, 1, 2).astype(np.float32)
             x = x * self._scale + self._shift
             if shape[:2] != (height, width):
-                x = mx.nd.contrib.BilinearResize2D(mx.nd.array(x), height=height, width=width,
-                                                   align_corners=False).asnumpy()
+                with arrays.legacy_mode():
+                    x = mx.nd.contrib.BilinearResize2D(mx.nd.array(x), height=height,
+                                                       width=width,
+                                                       align_corners=False).asnumpy()
             out[index] = x
         return out
 
@@ -234,12 +237,16 @@ class Predictor:
 
 
 class _MXNetRunner:
-    def __init__(self, block, ctx):
-        self.block, self.ctx = block, ctx
+    """Runs a block in the array interface its parameters were made in (numpy mode or
+    legacy), whichever is on when it is called: a Predictor takes and returns numpy."""
+
+    def __init__(self, block, ctx, np_mode=False):
+        self.block, self.ctx, self.np_mode = block, ctx, np_mode
 
     def __call__(self, batch):
-        with mx.autograd.predict_mode():
-            return self.block(mx.nd.array(batch, ctx=self.ctx)).asnumpy()
+        with arrays.interface(self.np_mode), mx.autograd.predict_mode():
+            x = mx.nd.array(batch, ctx=self.ctx)
+            return self.block(x.as_np_ndarray() if self.np_mode else x).asnumpy()
 
 
 class _ONNXRunner:
@@ -351,11 +358,12 @@ def _check_cpu(ctx, what):
 
 
 def _import_symbol(meta, paths, ctx):
+    # Loaded and run in legacy mode whichever interface is on: the Predictor takes and
+    # returns numpy arrays, and MXNet's quantized graphs run in legacy mode only.
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Cannot decide type")
-            block = mx.gluon.SymbolBlock.imports(paths["symbol"], [meta["input_name"]],
-                                                 paths["params"], ctx=ctx)
+        with arrays.legacy_mode():
+            block = import_symbol_block(paths["symbol"], [meta["input_name"]],
+                                        paths["params"], ctx=ctx)
     except (MXNetError, AssertionError, ValueError) as err:
         raise ValueError("%s and %s do not load together: %s"
                          % (paths["symbol"], paths["params"], _brief(err))) from None
@@ -636,40 +644,43 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
     _check_prefix(prefix, format)
     shape = (1,) + _full_shape(input_shape)[1:]
     sym, params = trace(net, shape)
-    out_shape = sym.infer_shape(data=shape)[1][0]
-    if len(out_shape) != 2:
-        raise ValueError("the net's output has shape %s; a classifier's is (N, classes)"
-                         % (out_shape,))
-    meta = _make_meta(shape, int(out_shape[1]), mean, std, class_names,
-                      model_name or getattr(net, "model_name", None))
-    if format in _QUANTIZED:
-        calib_data = _check_calibration(format, shape, calib_data, calib_mode)
-    if format == "onnx-int8":
-        per_image = _activation_bytes(sym, shape)
-        _check_entropy_memory(calib_mode, len(calib_data), per_image, shape)
-    if format == "onnx":
-        paths = _export_onnx(sym, params, shape, prefix + ".onnx")
-        files = {"onnx": paths[0]}
-    elif format == "onnx-int8":
-        with tempfile.TemporaryDirectory() as tmp:
-            fp32_path = _export_onnx(sym, params, shape, os.path.join(tmp, "fp32.onnx"))[0]
-            meta["quantization"] = _quantize_onnx(fp32_path, prefix + ".onnx", calib_data,
-                                                  calib_mode, per_image)
-        paths = [prefix + ".onnx"]
-        files = {"onnx": paths[0]}
-    else:
-        if format == "int8":
-            qnet = _quantize(sym, params, shape, calib_data, calib_mode)
-            sym = qnet(mx.sym.var("data"))
-            params = qnet.collect_params().values()
-            meta["quantization"] = {"backend": "MKLDNN", "calib_mode": calib_mode,
-                                    "calib_images": int(len(calib_data)),
-                                    "quantized_dtype": "auto", "quantize_mode": "full"}
-        paths = list(save_symbol(sym, params, prefix))
-        files = {"symbol": paths[0], "params": paths[1]}
-    meta["format"] = format
-    meta["files"] = {role: os.path.basename(p) for role, p in files.items()}
-    meta["sha256"] = {role: _sha256(p) for role, p in files.items()}
+    # The graph is a legacy one in either interface (see trace); MXNet's ONNX exporter
+    # and quantizer work on it in legacy mode.
+    with arrays.legacy_mode():
+        out_shape = sym.infer_shape(data=shape)[1][0]
+        if len(out_shape) != 2:
+            raise ValueError("the net's output has shape %s; a classifier's is (N, classes)"
+                             % (out_shape,))
+        meta = _make_meta(shape, int(out_shape[1]), mean, std, class_names,
+                          model_name or getattr(net, "model_name", None))
+        if format in _QUANTIZED:
+            calib_data = _check_calibration(format, shape, calib_data, calib_mode)
+        if format == "onnx-int8":
+            per_image = _activation_bytes(sym, shape)
+            _check_entropy_memory(calib_mode, len(calib_data), per_image, shape)
+        if format == "onnx":
+            paths = _export_onnx(sym, params, shape, prefix + ".onnx")
+            files = {"onnx": paths[0]}
+        elif format == "onnx-int8":
+            with tempfile.TemporaryDirectory() as tmp:
+                fp32_path = _export_onnx(sym, params, shape, os.path.join(tmp, "fp32.onnx"))[0]
+                meta["quantization"] = _quantize_onnx(fp32_path, prefix + ".onnx", calib_data,
+                                                      calib_mode, per_image)
+            paths = [prefix + ".onnx"]
+            files = {"onnx": paths[0]}
+        else:
+            if format == "int8":
+                qnet = _quantize(sym, params, shape, calib_data, calib_mode)
+                sym = qnet(mx.sym.var("data"))
+                params = qnet.collect_params().values()
+                meta["quantization"] = {"backend": "MKLDNN", "calib_mode": calib_mode,
+                                        "calib_images": int(len(calib_data)),
+                                        "quantized_dtype": "auto", "quantize_mode": "full"}
+            paths = list(save_symbol(sym, params, prefix))
+            files = {"symbol": paths[0], "params": paths[1]}
+        meta["format"] = format
+        meta["files"] = {role: os.path.basename(p) for role, p in files.items()}
+        meta["sha256"] = {role: _sha256(p) for role, p in files.items()}
     meta_path = prefix + "-meta.json"
     with atomic_path(meta_path) as tmp:
         with open(tmp, "w") as f:

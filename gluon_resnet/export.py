@@ -5,9 +5,10 @@ import warnings
 import mxnet as mx
 from mxnet.base import MXNetError
 
-from .params import atomic_path
+from .arrays import as_current, as_legacy, file_semantics, is_np_array, legacy_mode
+from .params import atomic_path, load_arrays, save_arrays
 
-__all__ = ["export", "load_exported", "trace", "save_symbol"]
+__all__ = ["export", "load_exported", "import_symbol_block", "trace", "save_symbol"]
 
 
 def _full_shape(input_shape):
@@ -28,6 +29,10 @@ def export(net, path_prefix, input_shape, epoch=0):
     named ``data``. The net is traced symbolically; it need not be hybridized, and it is
     not changed (apart from completing deferred initialisation with one inference pass on
     zeros of ``input_shape``). Each file is written to a temporary name and renamed.
+
+    The files are the same in either array interface: the net is traced as a legacy
+    graph and the parameters are saved as a legacy array file, which
+    :func:`load_exported` (and MXNet's ``SymbolBlock.imports`` in legacy mode) reads.
 
     Parameters
     ----------
@@ -53,28 +58,33 @@ def trace(net, input_shape):
     """The symbolic graph of ``net`` with its input named ``data``, and its parameters.
 
     Completes deferred initialisation with one inference pass on zeros of
-    ``input_shape`` if needed; otherwise the net is not run or changed.
+    ``input_shape`` if needed (in the array interface that is on, so the net's
+    parameters stay of its interface); otherwise the net is not run or changed. The
+    graph is traced in legacy mode whichever interface is on: MXNet's layers, and
+    gluon_resnet's, pick the same computation in both, and a legacy graph is what
+    MXNet's ONNX exporter, quantizer and ``SymbolBlock.imports`` read.
 
     Returns
     -------
     sym : Symbol
-        The graph, checked to accept ``input_shape``.
+        The (legacy) graph, checked to accept ``input_shape``.
     params : dict of str to NDArray
-        ``arg:NAME`` and ``aux:NAME`` arrays, as in an exported ``.params`` file.
+        ``arg:NAME`` and ``aux:NAME`` legacy arrays, as in an exported ``.params`` file.
     """
     shape = _full_shape(input_shape)
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
     if any(p._deferred_init for p in net.collect_params().values()):
         with mx.autograd.predict_mode():
-            net(mx.nd.zeros(shape, ctx=ctx))
+            net(as_current(mx.nd.zeros(shape, ctx=ctx)))
     elif hasattr(net, "_check_input"):
         net._check_input(shape)
-    sym = net(mx.sym.var("data"))
-    try:
-        sym.infer_shape(data=shape)
-    except MXNetError as err:
-        raise ValueError("the net cannot take input_shape %s: %s"
-                         % (shape, str(err).strip().splitlines()[0])) from None
+    with legacy_mode(net):
+        sym = net(mx.sym.var("data"))
+        try:
+            sym.infer_shape(data=shape)
+        except MXNetError as err:
+            raise ValueError("the net cannot take input_shape %s: %s"
+                             % (shape, str(err).strip().splitlines()[0])) from None
     return sym, _named_arrays(sym, net.collect_params().values())
 
 
@@ -84,9 +94,9 @@ def _named_arrays(sym, params):
     arrays = {}
     for param in params:
         if param.name in arg_names:
-            arrays["arg:" + param.name] = param._reduce()
+            arrays["arg:" + param.name] = as_legacy(param._reduce())
         elif param.name in aux_names:
-            arrays["aux:" + param.name] = param._reduce()
+            arrays["aux:" + param.name] = as_legacy(param._reduce())
     return arrays
 
 
@@ -113,10 +123,10 @@ def save_symbol(sym, params, path_prefix, epoch=0):
     arrays = params if isinstance(params, dict) else _named_arrays(sym, params)
     sym_path = "%s-symbol.json" % path_prefix
     params_path = "%s-%04d.params" % (path_prefix, epoch)
-    with atomic_path(params_path) as tmp:
-        mx.nd.save(tmp, arrays)
+    save_arrays(params_path, arrays)
     with atomic_path(sym_path) as tmp:
-        sym.save(tmp)
+        with file_semantics(False):  # else the file is marked as of numpy shapes
+            sym.save(tmp)
     return sym_path, params_path
 
 
@@ -145,12 +155,61 @@ def load_exported(path_prefix, ctx=None, epoch=0):
     if missing:
         raise FileNotFoundError("an export needs %s and %s; missing: %s"
                                 % (sym_path, params_path, ", ".join(missing)))
+    try:
+        return import_symbol_block(sym_path, ["data"], params_path, ctx=ctx)
+    except ValueError as err:
+        raise ValueError("cannot load the export %s-*: %s" % (path_prefix, err)) from None
+
+
+def import_symbol_block(sym_path, input_names, params_path, ctx=None):
+    """``mx.gluon.SymbolBlock.imports`` that works in either array interface.
+
+    MXNet 1.9's ``imports`` cannot load a legacy export in numpy mode ("ndarray was not
+    saved in np shape semantics"), nor a numpy-mode export in legacy mode. Here the
+    parameter file is read in the semantics it was saved in, and the block is built
+    in the interface that is on: it takes and returns ``mx.np`` arrays in numpy mode,
+    ``mx.nd`` arrays otherwise.
+
+    Parameters
+    ----------
+    sym_path, params_path : str
+        ``PREFIX-symbol.json`` and ``PREFIX-NNNN.params``.
+    input_names : list of str
+    ctx : Context or list of Context, optional
+        Default CPU.
+
+    Raises
+    ------
+    ValueError
+        If a file is unreadable, or the parameters do not fit the graph (the message
+        names what is missing or extra); nothing is returned then.
+    """
     ctx = ctx if ctx is not None else mx.cpu()
     try:
-        with warnings.catch_warnings():
-            # MXNet warns that it "cannot decide type" for `data` until the first call.
-            warnings.filterwarnings("ignore", message="Cannot decide type")
-            return mx.gluon.SymbolBlock.imports(sym_path, ["data"], params_path, ctx=ctx)
-    except (MXNetError, AssertionError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError("cannot load the export %s-*: %s" % (path_prefix, reason)) from None
+        sym = mx.sym.load(sym_path)
+    except MXNetError as err:
+        raise ValueError("%s is not a readable symbol file: %s"
+                         % (sym_path, str(err).strip().splitlines()[-1])) from None
+    inputs = [mx.sym.var(name) for name in input_names]
+    if is_np_array():
+        sym, inputs = sym.as_np_ndarray(), [i.as_np_ndarray() for i in inputs]
+    arrays = load_arrays(params_path)
+    arrays = {name.split(":", 1)[-1]: value for name, value in arrays.items()}
+    with warnings.catch_warnings():
+        # MXNet warns that it "cannot decide type" for the inputs until the first call.
+        warnings.filterwarnings("ignore", message="Cannot decide type")
+        block = mx.gluon.SymbolBlock(sym, inputs)
+    params = block.collect_params()
+    missing = sorted(set(params.keys()) - set(arrays))
+    extra = sorted(set(arrays) - set(params.keys()))
+    if missing or extra:
+        raise ValueError("%s does not fit %s: it lacks %d of the graph's parameters (%s) and "
+                         "has %d the graph does not use (%s)"
+                         % (params_path, sym_path, len(missing), ", ".join(missing[:3]) or
+                            "none", len(extra), ", ".join(extra[:3]) or "none"))
+    for name, param in params.items():
+        try:
+            param._load_init(arrays[name], ctx, cast_dtype=True, dtype_source="saved")
+        except AssertionError as err:
+            raise ValueError("%s does not fit %s: %s" % (params_path, sym_path, err)) from None
+    return block

@@ -5,7 +5,9 @@ import tempfile
 import mxnet as mx
 from mxnet.base import MXNetError
 
-__all__ = ["load_parameters", "save_parameters", "atomic_path"]
+from .arrays import as_current, as_legacy, file_semantics
+
+__all__ = ["load_parameters", "save_parameters", "atomic_path", "load_arrays", "save_arrays"]
 
 
 def _brief(names, limit=4):
@@ -14,17 +16,62 @@ def _brief(names, limit=4):
     return ", ".join(names[:limit]) + more
 
 
-def read_params_file(path):
-    """Read an MXNet ``.params`` file into a dict of NDArrays, or raise a clear error."""
+def _mxnet_reason(err):
+    lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
+    checks = [ln for ln in lines if "Check failed" in ln or "Error" in ln]
+    return (checks or lines or [type(err).__name__])[-1].strip()
+
+
+def load_arrays(path):
+    """Read an MXNet array file (``.params``, ``mx.nd.save``/``npx.save``) saved in either
+    array interface, as a dict (or list) of arrays of the interface that is on.
+
+    Files carry the shape semantics they were saved in: legacy files (``mx.nd.save``,
+    ``save_parameters`` in legacy mode) load only with numpy shapes off, files saved in
+    numpy mode only with them on. Both are tried, so any such file loads in either mode.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not an MXNet array file (truncated or corrupt).
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError("no parameter file at %s" % path)
-    try:
-        loaded = mx.nd.load(path)
-    except MXNetError as err:
-        reason = str(err).strip().splitlines()[0]
+    loaded, first_error = None, None
+    for numpy_shapes in (False, True):
+        try:
+            with file_semantics(numpy_shapes):
+                loaded = mx.nd.load(path)
+            break
+        except MXNetError as err:
+            if "np shape semantics" not in str(err):
+                first_error = first_error or err
+                break
+    if loaded is None:
         raise ValueError("%s is not a readable MXNet .params file (truncated or corrupt?): %s"
-                         % (path, reason)) from None
+                         % (path, _mxnet_reason(first_error))) from None
+    if isinstance(loaded, dict):
+        return {key: as_current(value) for key, value in loaded.items()}
+    return [as_current(value) for value in loaded]
+
+
+def save_arrays(path, arrays):
+    """Write a dict of arrays (either interface) atomically as a legacy MXNet array file,
+    the one kind that ``mx.nd.load`` and ``load_parameters`` read in both modes."""
+    arrays = {key: as_legacy(value) for key, value in arrays.items()}
+    with atomic_path(path) as tmp:
+        with file_semantics(False):
+            mx.nd.save(tmp, arrays)
+    return path
+
+
+def read_params_file(path):
+    """Read an MXNet ``.params`` file (saved in either array interface) into a dict of
+    arrays of the interface that is on, or raise a clear error."""
+    loaded = load_arrays(path)
     if not isinstance(loaded, dict) or not loaded:
         raise ValueError("%s holds no named parameters (expected a file written by "
                          "save_parameters)" % path)
@@ -35,7 +82,9 @@ def load_parameters(net, path, ctx=None):
     """Load a ``.params`` file into ``net``, checking every name and shape first.
 
     Reads files written by ``Block.save_parameters`` (structural names such as
-    ``features.0.weight``), as published by MXNet's and GluonCV's model zoos.
+    ``features.0.weight``), as published by MXNet's and GluonCV's model zoos, saved in
+    either array interface (legacy or numpy mode), into a net of the interface that is
+    on (its parameters become ``mx.np`` arrays in numpy mode, ``mx.nd`` ones otherwise).
 
     Parameters
     ----------
@@ -61,8 +110,9 @@ def load_parameters(net, path, ctx=None):
                          "gluon_resnet.load_exported(prefix)" % path)
     if not any("." in key for key in loaded):
         # Legacy files name parameters by prefix (e.g. resnetv10_conv0_weight), which
-        # depends on how many nets a process had built; only MXNet's own loader reads them.
-        net.collect_params().load(path, ctx, restore_prefix=net.prefix)
+        # depends on how many nets a process had built; MXNet's own loader maps them.
+        net.collect_params().load_dict(loaded, ctx, restore_prefix=net.prefix,
+                                       filename=path)
         return net
     expected = net._collect_params_with_prefix()
     missing, unexpected = set(expected) - set(loaded), set(loaded) - set(expected)
@@ -75,7 +125,8 @@ def load_parameters(net, path, ctx=None):
     wrong = []
     for key, param in expected.items():
         want, got = param.shape, loaded[key].shape
-        if len(want) != len(got) or any(w not in (0, g) for w, g in zip(want, got)):
+        # A deferred size is 0 in legacy mode and -1 in numpy mode.
+        if len(want) != len(got) or any(w > 0 and w != g for w, g in zip(want, got)):
             wrong.append("%s: file %s, net %s" % (key, got, want))
     if wrong:
         hint = ""
@@ -118,7 +169,13 @@ class atomic_path:
 
 
 def save_parameters(net, path):
-    """Save ``net``'s parameters to ``path`` atomically (temporary file, then rename)."""
-    with atomic_path(path) as tmp:
-        net.save_parameters(tmp)
-    return path
+    """Save ``net``'s parameters to ``path`` atomically (temporary file, then rename).
+
+    The file is what ``Block.save_parameters`` writes in legacy mode, whichever array
+    interface the net runs in, so ``net.load_parameters`` of MXNet reads it in both
+    modes (a file MXNet writes in numpy mode loads only in numpy mode there; here
+    :func:`load_parameters` reads both kinds).
+    """
+    params = net._collect_params_with_prefix()
+    unique = {param: key for key, param in params.items()}  # shared ones once, as MXNet
+    return save_arrays(path, {key: param._reduce() for param, key in unique.items()})

@@ -13,7 +13,7 @@ import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from . import blocks
+from . import arrays, blocks
 from .params import load_parameters
 from .registry import register_model
 
@@ -36,6 +36,9 @@ class _ResNetBase(HybridBlock):
                              "%d layers and %d channels" % (len(layers), len(channels)))
         self.stem = stem
         self.in_channels = in_channels
+        # MXNet's convolution layers fix their operator for the interface that is on
+        # when they are built: the net runs in that interface.
+        self.np_mode = arrays.is_np_array()
         stem_stride = 4 if stem == "imagenet" else 1
         # The stages after the first each halve the resolution.
         self.min_size = stem_stride * 2 ** (len(layers) - 1)
@@ -45,7 +48,8 @@ class _ResNetBase(HybridBlock):
         raise NotImplementedError
 
     def forward(self, x, *args):
-        if isinstance(x, mx.nd.NDArray):
+        if isinstance(x, mx.nd.NDArray):  # mx.np.ndarray too
+            arrays.check_input(x, self.model_name or type(self).__name__, self.np_mode)
             self._check_input(x.shape)
         return super().forward(x, *args)
 
@@ -54,8 +58,9 @@ class _ResNetBase(HybridBlock):
         if len(shape) != 4:
             raise ValueError("%s expects a 4-D batch (N, C, H, W), got shape %s"
                              % (name, tuple(shape)))
+        # A deferred size is 0 in legacy mode and -1 in numpy mode: unknown if <= 0.
         expected = self.in_channels or self._first_conv().weight.shape[1]
-        if expected and shape[1] != expected:
+        if expected > 0 and shape[1] != expected:
             raise ValueError("%s expects %d input channels, got %d; pass in_channels=%d"
                              % (name, expected, shape[1], shape[1]))
         height, width = shape[2:]

@@ -35,6 +35,8 @@ from typing import List, Optional, Tuple
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
+from .arrays import legacy_mode
+
 __all__ = ["LayerRow", "Summary", "summary"]
 
 _INPUT_NAME = "data"
@@ -242,19 +244,21 @@ def summary(net, input_shape, ctx=None):
     batch = shape[0]
 
     # Calling a HybridBlock on a Symbol only builds a graph: no cached op, no params.
-    sym = net(mx.sym.var(_INPUT_NAME))
-    if not isinstance(sym, mx.sym.Symbol):
-        raise TypeError("summary expects a net returning one output; %s returned %s"
-                        % (type(net).__name__, type(sym).__name__))
-    internals = sym.get_internals()
-    # The public infer_shape prints its arguments to stdout on failure; the library
-    # must not print, so call the implementation it wraps (stable: 1.9.1 is final).
-    try:
-        arg_shapes, out_shapes, aux_shapes = internals._infer_shape_impl(
-            False, **{_INPUT_NAME: shape})
-    except mx.base.MXNetError as err:
-        raise ValueError("%s cannot take an input of shape %s: %s"
-                         % (type(net).__name__, shape, _mxnet_reason(err))) from None
+    # Traced as a legacy graph in either array interface (the same operators).
+    with legacy_mode(net):
+        sym = net(mx.sym.var(_INPUT_NAME))
+        if not isinstance(sym, mx.sym.Symbol):
+            raise TypeError("summary expects a net returning one output; %s returned %s"
+                            % (type(net).__name__, type(sym).__name__))
+        internals = sym.get_internals()
+        # The public infer_shape prints its arguments to stdout on failure; the library
+        # must not print, so call the implementation it wraps (stable: 1.9.1 is final).
+        try:
+            arg_shapes, out_shapes, aux_shapes = internals._infer_shape_impl(
+                False, **{_INPUT_NAME: shape})
+        except mx.base.MXNetError as err:
+            raise ValueError("%s cannot take an input of shape %s: %s"
+                             % (type(net).__name__, shape, _mxnet_reason(err))) from None
     if out_shapes is None:
         raise ValueError("%s: shapes could not be fully inferred from input shape %s"
                          % (type(net).__name__, shape))

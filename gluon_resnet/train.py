@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, fields
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
+from mxnet.base import MXNetError
 
+from .arrays import as_legacy, file_semantics, is_np_array
 from .params import atomic_path, load_parameters, save_parameters
 
 __all__ = [
@@ -191,9 +193,13 @@ class SmoothedCrossEntropyLoss(gluon.loss.Loss):
         self._smoothing = float(smoothing)
 
     def hybrid_forward(self, F, pred, label):
-        logp = F.log_softmax(pred, axis=-1)
-        nll = -F.pick(logp, label, axis=-1)
-        uniform = -F.mean(logp, axis=-1)
+        if is_np_array():  # the numpy interface's operators (npx.set_np())
+            log_softmax, pick, mean = F.npx.log_softmax, F.npx.pick, F.np.mean
+        else:
+            log_softmax, pick, mean = F.log_softmax, F.pick, F.mean
+        logp = log_softmax(pred, axis=-1)
+        nll = -pick(logp, label, axis=-1)
+        uniform = -mean(logp, axis=-1)
         return (1 - self._smoothing) * nll + self._smoothing * uniform
 
 
@@ -515,6 +521,8 @@ def _split(X, y, ctxs):
 
 
 def _correct(out, y):
+    """Correct predictions in a batch, as a legacy (1,) array (either interface in)."""
+    out, y = as_legacy(out), as_legacy(y)
     return (out.argmax(axis=1) == y.astype("float32")).sum()
 
 
@@ -654,7 +662,8 @@ class _Checkpointer:
         files = {"params": stem + ".params", "trainer": stem + ".states", "rng": stem + ".rng"}
         save_parameters(net, os.path.join(self.dir, files["params"]))
         with atomic_path(os.path.join(self.dir, files["trainer"])) as tmp:
-            trainer.save_states(tmp)
+            with file_semantics(False):  # legacy arrays, loadable in either interface
+                trainer.save_states(tmp)
         with atomic_path(os.path.join(self.dir, files["rng"])) as tmp:
             with open(tmp, "wb") as f:
                 pickle.dump(_rng_states(train_iter), f)
@@ -673,13 +682,32 @@ class _Checkpointer:
             raise ValueError("%s was trained with optimizer %r; resume it with the same "
                              "optimizer, not %r" % (self.json, saved, optimizer))
         load_parameters(net, doc["files"]["params"], ctx=ctxs)
-        trainer.load_states(doc["files"]["trainer"])
+        _load_trainer_states(trainer, doc["files"]["trainer"])
         with open(doc["files"]["rng"], "rb") as f:
             states = pickle.load(f)
         np.random.set_state(states["numpy"])
         if states.get("iterator") is not None and hasattr(train_iter, "set_rng_state"):
             train_iter.set_rng_state(states["iterator"])
         return doc["epoch"], History.from_dict(doc["history"])
+
+
+def _load_trainer_states(trainer, path):
+    """``trainer.load_states`` of a file saved in either array interface.
+
+    The optimizer state arrays carry the shape semantics they were saved in (legacy
+    here, numpy shapes if MXNet saved them in numpy mode); the optimizer object saved
+    with them remembers whether numpy arrays were allowed, which is set again to the
+    interface that is on now.
+    """
+    for numpy_shapes in (False, True):
+        try:
+            with file_semantics(numpy_shapes):
+                trainer.load_states(path)
+            break
+        except MXNetError as err:
+            if numpy_shapes or "np shape semantics" not in str(err):
+                raise
+    trainer._optimizer.allow_np_array = is_np_array()
 
 
 def _rng_states(train_iter):
@@ -743,7 +771,7 @@ def _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
 
 def _params_finite(net, ctx):
     """Whether every parameter on ``ctx`` is finite (waits for the device once)."""
-    bad = [(mx.nd.contrib.isfinite(p.data(ctx)) == 0).sum()
+    bad = [(mx.nd.contrib.isfinite(as_legacy(p.data(ctx))) == 0).sum()
            for p in net.collect_params().values()]
     return not mx.nd.add_n(*bad).asscalar()
 
@@ -908,7 +936,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 autograd.backward(losses)
                 trainer.step(X.shape[0])
                 for j, (o, t, l) in enumerate(zip(outs, ys, losses)):
-                    s = l.sum()
+                    s = as_legacy(l).sum()  # the running sums are legacy arrays
                     state._loss_sums[j] += s
                     state._correct[j] += _correct(o, t)
                     finite = (s - s) == 0  # 0 for NaN and +-inf
