@@ -37,6 +37,13 @@ setup(
             "nbclient",
             "nbformat",
             "ipykernel",
+            # What the d2l package (a test reference, installed with --no-deps by the
+            # Makefile: its own pins predate MXNet 1.9's numpy) imports; IPython 9 breaks
+            # matplotlib < 3.9's pyplot.
+            "ipython<9",
+            "matplotlib-inline",
+            "pandas",
+            "requests",
             # ONNX exports are checked in ONNX Runtime (Python <= 3.11, as above).
             "onnx<1.16; python_version<'3.12'",
             "onnxruntime; python_version<'3.12'",

@@ -53,6 +53,29 @@ def run_main(argv):
 def _seed():
     mx.random.seed(0)
     np.random.seed(0)
+    yield
+    mx.npx.reset_np()  # a failed test must not leave numpy mode on for the next
+
+
+@contextlib.contextmanager
+def numpy_mode(on=True):
+    """MXNet's numpy interface on (as d2l's ``npx.set_np()``), or off, for the block;
+    off afterwards."""
+    if on:
+        mx.npx.set_np()
+    else:
+        mx.npx.reset_np()
+    try:
+        yield
+    finally:
+        mx.npx.reset_np()
+
+
+@pytest.fixture
+def np_mode():
+    """Numpy mode on for the test, off afterwards."""
+    with numpy_mode():
+        yield
 
 
 def randomize(net, x=None, seed=0):

@@ -1,5 +1,6 @@
 """The notebook runs end to end on a small configuration, so it cannot rot."""
 import os
+import re
 
 import nbformat
 import pytest
@@ -34,3 +35,37 @@ def test_notebook_runs_and_learns(tmp_path, monkeypatch, fmnist_dir):
                  for o in c.get("outputs", []))
     assert images >= 3
     assert "max difference:" in text
+
+
+def test_numpy_mode_notebook_runs_d2l_and_the_library(tmp_path, monkeypatch, fmnist_dir):
+    """d2l's chapter in numpy mode: needs the d2l package (see test_d2l.py)."""
+    from test_d2l import REQUIRED
+    try:
+        import d2l  # noqa: F401
+    except ImportError:
+        if REQUIRED:
+            pytest.fail("d2l is not installed; `make test` installs it")
+        pytest.skip("d2l is not installed (pip install --no-deps d2l==0.17.6)")
+    monkeypatch.setenv("GLUON_RESNET_NB_QUICK", "1")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(fmnist_dir))
+    nb = nbformat.read(os.path.join(REPO, "notebooks", "d2l_resnet_numpy.ipynb"), as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = ["".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+                       for o in cell.get("outputs", []))
+               for cell in nb.cells if cell.cell_type == "code"]
+    text = "\n".join(outputs)
+    # The chapter's shapes, in numpy mode (mx.np arrays in, out and from the data).
+    assert "(4, 3, 6, 6)" in text and "(4, 6, 3, 3)" in text
+    assert "output shape:\t (1, 512, 7, 7)" in text and "output shape:\t (1, 10)" in text
+    assert "mxnet.numpy.ndarray" in text
+    # d2l's Residual and ours computed the same; the export gave the net's outputs.
+    diffs = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+             if "max difference:" in line]
+    assert len(diffs) == 2 and max(diffs) < 1e-4
+    assert "ndarray max difference:" in text
+    # Both trainings learned far above chance (0.1): d2l's printed line, then ours.
+    d2l_acc = float(re.search(r"test acc ([0-9.]+)\n[0-9.]+ examples/sec", text).group(1))
+    test_acc, ours, theirs = eval([t for t in outputs if t.startswith("(0.")][-1])
+    assert d2l_acc >= 0.4 and test_acc >= 0.4
+    assert abs(test_acc - ours) < 1e-6 and abs(test_acc - theirs) < 1e-3

@@ -9,7 +9,6 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 
 import mxnet as mx
 import numpy as np
@@ -17,22 +16,12 @@ import pytest
 from mxnet import autograd, npx
 
 import gluon_resnet
-from conftest import REPO, randomize, sweep
+from conftest import REPO, numpy_mode, randomize, sweep
 from gluon_resnet import blocks, data
 from gluon_resnet.train import evaluate_accuracy, load_checkpoint, train
 
 FAMILIES = ["resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
             "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20"]
-
-
-@pytest.fixture
-def np_mode():
-    """Numpy mode on for the test (as d2l's ``npx.set_np()``), off afterwards."""
-    npx.set_np()
-    try:
-        yield
-    finally:
-        npx.reset_np()
 
 
 def _input_shape(name):
@@ -68,7 +57,7 @@ def _np_run(net, x):
     return infer.asnumpy(), out.asnumpy(), grads
 
 
-def _close(a, b, rtol=1e-4):
+def _close(a, b, rtol):
     scale = max(float(np.abs(b).max()), 1e-3)
     return float(np.abs(a - b).max()) <= rtol * scale
 
@@ -82,24 +71,22 @@ def _check_same_as_legacy(build, x, tmp_path):
     path = str(tmp_path / "legacy.params")
     gluon_resnet.save_parameters(net, path)
     infer, train_out, grads = _legacy_reference(net, x)
-    npx.set_np()
-    try:
+    with numpy_mode():
         for hybridize in (False, True):
             net = build(hybridize=False)
             gluon_resnet.load_parameters(net, path)
             if hybridize:
                 net.hybridize(static_alloc=True)
             got_infer, got_train, got_grads = _np_run(net, x)
-            # Same operators: identical imperatively; hybridized, oneDNN may fuse or
-            # order the numpy-mode graph's operators differently (float rounding).
-            tol = 1e-4 if hybridize else 1e-6
+            # Same operators: identical imperatively. Hybridized, oneDNN fuses and orders
+            # the graph's operators its own way, so float32 rounding differs: checked
+            # relative to the scale, as test_resnet checks hybridized against imperative.
+            tol = 1e-3 if hybridize else 1e-6
             assert _close(got_infer, infer, tol), hybridize
             assert _close(got_train, train_out, tol), hybridize
             assert sorted(got_grads) == sorted(grads)
             for k in grads:
-                assert _close(got_grads[k], grads[k]), (hybridize, k)
-    finally:
-        npx.reset_np()
+                assert _close(got_grads[k], grads[k], tol), (hybridize, k)
 
 
 def test_the_d2l_snippet_runs_verbatim():
@@ -155,8 +142,7 @@ def test_arrays_of_the_other_interface_get_a_clear_error():
     legacy_net = gluon_resnet.cifar_resnet20()
     with pytest.raises(TypeError, match=r"legacy mode \(mx.nd\).*as_nd_ndarray\(\)"):
         legacy_net(mx.nd.ones((1, 3, 8, 8)).as_np_ndarray())
-    npx.set_np()
-    try:
+    with numpy_mode():
         net = gluon_resnet.cifar_resnet20()
         with pytest.raises(TypeError, match=r"cifar_resnet20 runs in numpy mode "
                                             r"\(npx.set_np\(\)\).*legacy mx.nd.NDArray.*"
@@ -166,8 +152,6 @@ def test_arrays_of_the_other_interface_get_a_clear_error():
         with pytest.raises(TypeError, match=r"was built in legacy mode .* numpy mode "
                                             r"\(npx.set_np\(\)\) is on now.*npx.reset_np"):
             legacy_net(mx.np.ones((1, 3, 8, 8)))
-    finally:
-        npx.reset_np()
     with pytest.raises(TypeError, match=r"was built in numpy mode .*npx.set_np\(\)"):
         net(mx.nd.ones((1, 3, 8, 8)).as_np_ndarray())
 
@@ -189,36 +173,27 @@ def test_params_files_of_either_mode_load_in_either_mode(tmp_path, np_save, np_l
     if np_save:
         legacy_file = str(tmp_path / "legacy.params")
         ref.save_parameters(legacy_file)
-        npx.set_np()
-        twin = vision.resnet18_v1(classes=5)
-        twin.load_parameters(legacy_file)
-        twin.save_parameters(path)  # MXNet's numpy-mode file
-        npx.reset_np()
+        with numpy_mode():
+            twin = vision.resnet18_v1(classes=5)
+            twin.load_parameters(legacy_file)
+            twin.save_parameters(path)  # MXNet's numpy-mode file
     else:
         ref.save_parameters(path)
-    if np_load:
-        npx.set_np()
-    try:
+    with numpy_mode(np_load):
         for net in (gluon_resnet.resnet18(classes=5, pretrained=path),
                     gluon_resnet.load_parameters(gluon_resnet.resnet18(classes=5), path)):
             with autograd.predict_mode():
                 got = net(mx.np.array(x) if np_load else mx.nd.array(x))
             assert isinstance(got, mx.np.ndarray) == np_load
             assert _close(got.asnumpy(), want, 1e-5)
-    finally:
-        npx.reset_np()
 
 
 def test_files_saved_in_numpy_mode_load_in_plain_mxnet_legacy_mode(tmp_path):
-    npx.set_np()
-    try:
+    with numpy_mode():
         net = gluon_resnet.cifar_resnet20(in_channels=3)
         net(mx.np.ones((1, 3, 8, 8)))
         gluon_resnet.save_parameters(net, str(tmp_path / "ours.params"))
         want = {k: p.data().asnumpy() for k, p in net._collect_params_with_prefix().items()}
-    finally:
-        npx.reset_np()
-    from mxnet.gluon.model_zoo import vision  # noqa: F401
     loaded = mx.nd.load(str(tmp_path / "ours.params"))  # MXNet's own loader, legacy mode
     assert sorted(loaded) == sorted(want)
     assert all(np.array_equal(loaded[k].asnumpy(), want[k]) for k in want)
@@ -243,23 +218,17 @@ def test_published_weights_load_in_numpy_mode(tmp_path, monkeypatch):
     x = np.random.RandomState(4).normal(size=(2, 3, 8, 8)).astype("float32")
     with autograd.predict_mode():
         want = ref(mx.nd.array(x)).asnumpy()
-    npx.set_np()
-    try:
+    with numpy_mode():
         net = gluon_resnet.cifar_resnet20(pretrained=True, root=str(root))
         with autograd.predict_mode():
             assert _close(net(mx.np.array(x)).asnumpy(), want, 1e-6)
-    finally:
-        npx.reset_np()
 
 
 def test_iterators_yield_numpy_arrays_in_numpy_mode(fmnist_dir):
     kwargs = dict(num_train=64, num_test=32, seed=0, augment=True, resize=20)
     legacy = [next(iter(it)) for it in data.load_data_fashion_mnist(16, **kwargs)]
-    npx.set_np()
-    try:
+    with numpy_mode():
         got = [next(iter(it)) for it in data.load_data_fashion_mnist(16, **kwargs)]
-    finally:
-        npx.reset_np()
     for (X, y), (Xl, yl) in zip(got, legacy):
         assert isinstance(X, mx.np.ndarray) and isinstance(y, mx.np.ndarray)
         assert type(Xl) is mx.nd.NDArray and type(yl) is mx.nd.NDArray
@@ -276,11 +245,8 @@ def test_image_folder_iterator_yields_numpy_arrays():
                                   mean=(0.5, 0.4, 0.3), std=(0.2, 0.3, 0.4), seed=0)
         return next(iter(it))
     Xl, yl = first_batch()
-    npx.set_np()
-    try:
+    with numpy_mode():
         X, y = first_batch()
-    finally:
-        npx.reset_np()
     assert isinstance(X, mx.np.ndarray) and isinstance(y, mx.np.ndarray)
     assert type(Xl) is mx.nd.NDArray and X.shape == (4, 3, 8, 8)
     assert np.array_equal(X.asnumpy(), Xl.asnumpy())
@@ -300,9 +266,7 @@ class _StopAfterFirstEpoch:
 def _train_run(np_on, init_path, out, stop_early=False, **kwargs):
     """cifar_resnet20 from the parameters at init_path (imperative: bit-exact in both
     modes), trained for 2 epochs with checkpoints in out (or stopped after the first)."""
-    if np_on:
-        npx.set_np()
-    try:
+    with numpy_mode(np_on):
         tr, te = data.load_data_fashion_mnist(32, num_train=128, num_test=64, seed=0,
                                               augment=True)
         net = gluon_resnet.cifar_resnet20(pretrained=init_path, hybridize=False)
@@ -312,8 +276,6 @@ def _train_run(np_on, init_path, out, stop_early=False, **kwargs):
         params = {k: p.data().asnumpy() for k, p in net._collect_params_with_prefix().items()}
         acc = evaluate_accuracy(net, te)
         return history, params, acc
-    finally:
-        npx.reset_np()
 
 
 @pytest.fixture(scope="module")
@@ -346,15 +308,11 @@ def test_training_and_resume_across_modes_equal_legacy(init_params, tmp_path, fm
         assert all(np.array_equal(params[k], ref_params[k]) for k in ref_params), first
     # The checkpoint loads in both modes, as arrays of the mode that loads it.
     for np_on in (False, True):
-        if np_on:
-            npx.set_np()
-        try:
+        with numpy_mode(np_on):
             net, _ = load_checkpoint(str(tmp_path / "np"))
             assert isinstance(net.output.weight.data(), mx.np.ndarray) == np_on
             assert np.array_equal(net.output.weight.data().asnumpy(),
                                   ref_params["output.weight"])
-        finally:
-            npx.reset_np()
 
 
 def test_callbacks_and_label_smoothing_in_numpy_mode(np_mode, fmnist_dir, tmp_path):
@@ -366,8 +324,8 @@ def test_callbacks_and_label_smoothing_in_numpy_mode(np_mode, fmnist_dir, tmp_pa
     label = np.array([0, 3, 4, 1], dtype="int32")
     loss = SmoothedCrossEntropyLoss(0.2)
     got = loss(mx.np.array(pred), mx.np.array(label)).asnumpy()
-    npx.reset_np()
-    want = loss(mx.nd.array(pred), mx.nd.array(label)).asnumpy()
+    with numpy_mode(False):
+        want = loss(mx.nd.array(pred), mx.nd.array(label)).asnumpy()
     npx.set_np()
     assert _close(got, want, 1e-6)
     tr, te = _tiny_data(fmnist_dir)
@@ -385,36 +343,32 @@ def test_callbacks_and_label_smoothing_in_numpy_mode(np_mode, fmnist_dir, tmp_pa
 
 def test_summary_is_the_same_in_both_modes():
     legacy = str(gluon_resnet.summary(gluon_resnet.resnet50_v1b(), (3, 64, 64)))
-    npx.set_np()
-    try:
+    with numpy_mode():
         net = gluon_resnet.resnet50_v1b()
-        numpy_mode = str(gluon_resnet.summary(net, (3, 64, 64)))
+        in_numpy_mode = str(gluon_resnet.summary(net, (3, 64, 64)))
         # The net still runs in numpy mode after being traced.
         assert net(mx.np.ones((1, 3, 64, 64))).shape == (1, 1000)
-    finally:
-        npx.reset_np()
-    assert numpy_mode == legacy and "Total params: 25,557,032" in legacy
+    assert in_numpy_mode == legacy and "Total params: 25,557,032" in legacy
 
 
-def _np_net(name, shape, tmp_path):
-    """A numpy-mode net with random parameters (set in legacy mode, as the reference)."""
+def _reference_net(name, shape, tmp_path):
+    """A legacy-mode net with random parameters, and their file, for numpy-mode twins
+    (``get_model(name, classes=6, pretrained=path)``)."""
     ref = gluon_resnet.get_model(name, classes=6, hybridize=False)
     ref(mx.nd.zeros((1,) + shape))
     randomize(ref, mx.nd.array(np.random.RandomState(5).normal(size=(4,) + shape)))
     path = str(tmp_path / "ref.params")
     gluon_resnet.save_parameters(ref, path)
-    npx.set_np()
-    return ref, gluon_resnet.get_model(name, classes=6, pretrained=path)
+    return ref, path
 
 
 def test_export_in_numpy_mode_writes_the_legacy_export(tmp_path):
     shape = (3, 8, 8)
-    ref, net = _np_net("cifar_resnet20", shape, tmp_path)
-    try:
+    ref, path = _reference_net("cifar_resnet20", shape, tmp_path)
+    with numpy_mode():
+        net = gluon_resnet.cifar_resnet20(classes=6, pretrained=path)
         sym_path, params_path = gluon_resnet.export(net, str(tmp_path / "np"), shape)
         assert net(mx.np.ones((1,) + shape)).shape == (1, 6)  # still a numpy-mode net
-    finally:
-        npx.reset_np()
     gluon_resnet.export(ref, str(tmp_path / "legacy"), shape)
     # The same graph and arrays; only the nets' name prefixes differ.
     with open(sym_path) as f, open(str(tmp_path / "legacy-symbol.json")) as g:
@@ -429,62 +383,49 @@ def test_exports_of_either_mode_load_in_either_mode(tmp_path):
     """Ours (legacy files in both modes) and MXNet's own ``export`` in numpy mode."""
     shape = (3, 8, 8)
     x = np.random.RandomState(6).normal(size=(3,) + shape).astype("float32")
-    ref, net = _np_net("cifar_resnet20", shape, tmp_path)
-    try:
+    ref, path = _reference_net("cifar_resnet20", shape, tmp_path)
+    with numpy_mode():
+        net = gluon_resnet.cifar_resnet20(classes=6, pretrained=path)
         gluon_resnet.export(net, str(tmp_path / "ours"), shape)
         net(mx.np.ones((1,) + shape))
         net.export(str(tmp_path / "mxnet-np"))  # MXNet's numpy-mode files
-    finally:
-        npx.reset_np()
     with autograd.predict_mode():
         want = ref(mx.nd.array(x)).asnumpy()
     for prefix in ("ours", "mxnet-np"):
         for np_on in (False, True):
-            if np_on:
-                npx.set_np()
-            try:
+            with numpy_mode(np_on):
                 block = gluon_resnet.load_exported(str(tmp_path / prefix))
                 out = block(mx.np.array(x) if np_on else mx.nd.array(x))
                 assert isinstance(out, mx.np.ndarray) == np_on
                 assert _close(out.asnumpy(), want, 1e-5), (prefix, np_on)
-            finally:
-                npx.reset_np()
 
 
 def test_deploy_formats_exported_in_numpy_mode_predict_like_legacy(tmp_path):
     from gluon_resnet.deploy import Predictor
+    import importlib.util
     formats = ["symbol", "int8"]
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-        formats.append("onnx")
-    except ImportError:
-        pass
+    if all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
+        formats.append("onnx")  # Python <= 3.11 (see test_deploy)
     shape = (1, 12, 12)
     rng = np.random.RandomState(7)
     calib = rng.uniform(size=(16,) + shape).astype("float32")
     images = rng.randint(0, 256, size=(5, 12, 12)).astype(np.uint8)
-    ref, net = _np_net("cifar_resnet20", shape, tmp_path)
-    try:
+    ref, path = _reference_net("cifar_resnet20", shape, tmp_path)
+    with numpy_mode():
+        net = gluon_resnet.cifar_resnet20(classes=6, pretrained=path)
         in_memory = Predictor.from_block(net, {"input_shape": shape}).predict_proba(images)
         for fmt in formats:
             gluon_resnet.export_net(net, str(tmp_path / fmt), shape, fmt, calib_data=calib)
-    finally:
-        npx.reset_np()
     want = Predictor.from_block(ref, {"input_shape": shape}).predict_proba(images)
     assert _close(in_memory, want, 1e-5)
     for np_on in (False, True):
-        if np_on:
-            npx.set_np()
-        try:
+        with numpy_mode(np_on):
             for fmt in formats:
                 got = gluon_resnet.load_predictor(str(tmp_path / fmt)).predict_proba(images)
                 if fmt == "int8":  # quantized: the same top class on most images
                     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.8
                 else:
                     assert _close(got, want, 1e-4), (fmt, np_on)
-        finally:
-            npx.reset_np()
 
 
 def test_checkpoint_predict_finetune_and_cli_resume_of_a_numpy_mode_run(tmp_path,
@@ -496,8 +437,7 @@ def test_checkpoint_predict_finetune_and_cli_resume_of_a_numpy_mode_run(tmp_path
     from gluon_resnet.predict import predict
     from PIL import Image
     run = str(tmp_path / "run")
-    npx.set_np()
-    try:
+    with numpy_mode():
         tr, te = _tiny_data(fmnist_dir)
         net = gluon_resnet.cifar_resnet20(in_channels=1)
         train(net, tr, te, 1, 0.05, checkpoint_dir=run, seed=0,
@@ -510,13 +450,16 @@ def test_checkpoint_predict_finetune_and_cli_resume_of_a_numpy_mode_run(tmp_path
         img = (X[0, 0].asnumpy() * 255).round().astype(np.uint8)
         Image.fromarray(img).save(str(tmp_path / "a.png"))
         top = predict(run, [str(tmp_path / "a.png")])[0]["top"][0]
-    finally:
-        npx.reset_np()
     assert predict(run, [str(tmp_path / "a.png")])[0]["top"][0] == pytest.approx(top)
     code, out, err = run_main(["evaluate", run, "--data-dir", str(fmnist_dir),
                                "--num-test", "64"])
     assert code == 0, err
     assert "%.4f" % acc in out or "%.3f" % acc in out, out
+    code, out, err = run_main(["export", run, "--out", str(tmp_path / "exp")])
+    assert code == 0, err
+    exported = gluon_resnet.load_predictor(str(tmp_path / "exp"))
+    got = exported.predict_proba([img])[0]
+    assert got.max() == pytest.approx(top[1], abs=1e-4)
     code, out, err = run_main(["train", "--model", "cifar_resnet20", "--epochs", "2",
                                "--batch-size", "32", "--num-train", "128", "--num-test", "64",
                                "--lr", "0.05", "--seed", "0", "--data-dir", str(fmnist_dir),
