@@ -4,18 +4,22 @@ MXNet 1.9 has two kinds of arrays and symbols. Legacy ``mx.nd.NDArray`` arrays g
 through legacy operators (``F.relu``, ``F.Activation``); ``mx.np.ndarray`` arrays, the
 interface d2l's MXNet edition uses after ``npx.set_np()``, go through ``F.np``/``F.npx``
 operators, and a legacy operator refuses them (and the reverse). Which interface is on
-is a per-thread flag, ``mxnet.util.is_np_array()``; MXNet's own layers read it when they
-run and pick their operator then. gluon_resnet does the same, so every net runs in the
-interface that is on when it is called.
+is a per-thread flag, ``mxnet.util.is_np_array()``. MXNet's own layers mostly read it
+when they run and pick their operator then, as gluon_resnet's blocks do; its convolution
+layers (and parameters, made as ``mx.np`` or ``mx.nd`` arrays) fix it when they are
+built. So a net runs in the interface it was built in.
 
 This module holds what the rest of the package needs for that:
 
 * :func:`relu`, the one raw operator the blocks call, picked at call time;
-* :func:`check_input`, the clear error for an array of the other interface;
+* :func:`check_input`, the clear error for an array of the other interface, or a call
+  with the other interface on;
 * :func:`as_current` / :func:`as_legacy`, zero-copy conversions;
 * :func:`legacy_mode`, a scope in which a net of either interface is traced as a
   legacy graph (what exports and summaries are made of, so that an export is the same
-  file whichever interface made it).
+  file whichever interface made it);
+* :func:`file_semantics` and :func:`interface`, scopes for files saved in either
+  shape semantics and for running a block in its interface.
 """
 import contextlib
 
@@ -97,24 +101,25 @@ def as_legacy(x):
     return x.as_nd_ndarray() if is_np_ndarray(x) else x
 
 
+@contextlib.contextmanager
 def file_semantics(numpy_shapes):
     """A scope for reading or writing MXNet array files (``mx.nd.save``/``load``, pickled
     NDArrays) with legacy arrays in numpy shape semantics or not: files carry the
     semantics they were saved in and load only in the same."""
-    stack = contextlib.ExitStack()
-    stack.enter_context(np_array(False))  # numpy shapes can go off only after arrays
-    stack.enter_context(np_shape(numpy_shapes))
-    return stack
+    # Numpy shapes can go off only once numpy arrays are off.
+    with np_array(False), np_shape(numpy_shapes):
+        yield
 
 
+@contextlib.contextmanager
 def interface(np_mode):
     """A scope with numpy mode on (``np_mode=True``, as ``npx.set_np()``) or off."""
-    if not np_mode:
-        return file_semantics(False)
-    stack = contextlib.ExitStack()
-    stack.enter_context(np_shape(True))  # numpy arrays need numpy shapes first
-    stack.enter_context(np_array(True))
-    return stack
+    if np_mode:
+        with np_shape(True), np_array(True):  # numpy arrays need numpy shapes first
+            yield
+    else:
+        with file_semantics(False):
+            yield
 
 
 def block_mode(block):

@@ -793,7 +793,9 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         An initialised network (e.g. from :func:`gluon_resnet.get_model`).
     train_iter, test_iter : iterable of (X, y)
         Re-iterable batches (X float32 (B, C, H, W), y integer labels (B,)), such as
-        :func:`gluon_resnet.data.load_data_fashion_mnist` returns. ``train_iter`` must
+        :func:`gluon_resnet.data.load_data_fashion_mnist` returns: ``mx.np`` arrays for
+        a net built in numpy mode (``npx.set_np()``), ``mx.nd`` arrays otherwise. Both
+        interfaces train alike; checkpoints of either load in either. ``train_iter`` must
         have ``len()`` for the ``step``/``cosine`` schedules and epoch warm-up.
         ``test_iter`` may be None.
     num_epochs : int
