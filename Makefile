@@ -62,15 +62,16 @@ test: $(VENV)/.installed
 	$(MAKE) --no-print-directory test-py3new
 
 # The suite again on Python 3.12/3.13, with one model per family in the per-model sweeps
-# (GluonCV does not install there: its tests are left out). CI must have such an
-# interpreter; elsewhere a missing one is reported and skipped.
+# and without the long end-to-end runs (`slow`: killed-and-resumed processes, notebooks),
+# which the main run covers (GluonCV does not install there: its tests are left out). CI
+# must have such an interpreter; elsewhere a missing one is reported and skipped.
 test-py3new:
 ifeq ($(PY_NEW),)
 	@if [ -n "$$CI" ]; then echo "no Python 3.12/3.13 found for the second test run" >&2; exit 1; fi
 	@echo "make test: no Python 3.12/3.13 found; skipped the second run (set PY_NEW=...)"
 else
 	$(MAKE) --no-print-directory $(VENV_NEW)/.installed
-	GLUON_RESNET_D2L=required $(VENV_NEW)/bin/python -m pytest -q -m "not gluoncv and not sweep"
+	GLUON_RESNET_D2L=required $(VENV_NEW)/bin/python -m pytest -q -m "not gluoncv and not sweep and not slow"
 endif
 
 clean:

@@ -1,5 +1,5 @@
 """The ``gluon-resnet`` command: ``train``, ``evaluate``, ``export``, ``models``,
-``split-data`` and ``predict``.
+``split-data``, ``predict`` and ``convert``.
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
 :mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`, :mod:`gluon_resnet.images`,
@@ -235,6 +235,7 @@ def _cmd_train(args):
 
 
 def _run_training(args, net, train_iter, test_iter, ctx, metadata):
+    from .checkpoint import CheckpointError, RunLocked
     from .train import (CHECKPOINT_FILE, PrintLines, ProgressBar, SaveCurves, SaveHistory,
                         TrainingDiverged, train)
     paths = {name: os.path.join(args.out, name)
@@ -247,8 +248,11 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
             momentum=args.momentum, wd=args.wd, schedule=args.schedule,
             milestones=args.milestones, factor=args.factor, warmup_epochs=args.warmup,
             label_smoothing=args.label_smoothing, callbacks=callbacks,
-            checkpoint_dir=args.out, resume=args.resume, seed=args.seed, metadata=metadata)
-    except TrainingDiverged as err:
+            checkpoint_dir=args.out, resume=args.resume, seed=args.seed, metadata=metadata,
+            allow_pickle=args.trust_pickle)
+    except (RunLocked, ValueError) as err:  # train's checks, made before any training
+        raise CLIError(str(err)) from None
+    except (TrainingDiverged, CheckpointError) as err:
         print("%s: error: %s" % (PROG, err), file=sys.stderr)
         raise SystemExit(1) from None
     except KeyboardInterrupt:
@@ -367,14 +371,25 @@ def _cmd_export(args):
     return 0
 
 
+def _cmd_convert(args):
+    from .checkpoint import read_checkpoint
+    try:
+        doc = read_checkpoint(args.run, allow_pickle=True)  # converts a format-1 run
+    except (OSError, ValueError) as err:
+        raise CLIError(str(err)) from None
+    print("%s is a checkpoint of format %d" % (doc["path"], doc["format"]))
+    return 0
+
+
 def _cmd_models(args):
     from .registry import get_model, list_models
     from .summary import summary
     print("%-18s %14s %10s  %s" % ("model", "params", "MACs", "input"))
     for name in list_models():
         shape = (1, 3, 32, 32) if name.startswith("cifar_") else (1, 3, 224, 224)
-        # Parameters stay uninitialised (deferred): the summary only infers shapes.
-        s = summary(get_model(name, hybridize=False), shape)
+        # Parameters stay uninitialised: the summary only infers shapes (initialising
+        # every model would queue seconds of random-number work for nothing).
+        s = summary(get_model(name, hybridize=False, initialize=False), shape)
         print("%-18s %14s %8.2f G  %s" % (name, "{:,}".format(s.total_params),
                                            s.total_macs / 1e9, "x".join(map(str, shape[1:]))))
     return 0
@@ -452,6 +467,10 @@ def build_parser():
                    help="test on a class-stratified subset of this size")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out from its last checkpoint")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="with --resume: accept a checkpoint of format 1, whose states are "
+                   "Python pickles that can run code, and convert it; only for runs you "
+                   "trust")
     p.add_argument("--data-dir", default=None, help="Fashion-MNIST directory (default "
                    "$FASHION_MNIST_DIR, else ~/.mxnet/datasets/fashion-mnist; downloaded if "
                    "missing)")
@@ -501,6 +520,17 @@ def build_parser():
                        "multiply-adds per image, at 3x224x224 (3x32x32 for cifar_*), with "
                        "the default number of classes.")
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("convert", help="rewrite an old checkpoint (format 1, pickled states) "
+                       "in the current format",
+                       description="Checkpoints written before format 2 keep the optimizer "
+                       "and random states as Python pickles, which can run code when they "
+                       "are loaded, so they are refused. For a run you trust, this converts "
+                       "it once; every command reads it without unpickling from then on.")
+    p.add_argument("run", metavar="RUN_DIR_OR_CHECKPOINT")
+    p.add_argument("--trust-pickle", action="store_true", required=True,
+                   help="confirm that you trust the run (required)")
+    p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("split-data", help="split a folder of class folders into train/ and "
                        "val/", description="Copy SRC/CLASS/* into DST/train/CLASS and "

@@ -27,7 +27,7 @@ from mxnet.base import MXNetError
 
 from . import arrays
 from .export import _full_shape, import_symbol_block, save_symbol, trace
-from .params import atomic_path
+from .params import atomic_path, write_json
 
 __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "read_meta",
            "checkpoint_meta", "FORMATS", "META_VERSION"]
@@ -320,14 +320,19 @@ def read_meta(prefix_or_meta_path):
     except ValueError:
         shape = None
     if (not isinstance(files, dict) or sorted(files) != sorted(needed)
+            or not all(isinstance(v, str) and v for v in files.values())
             or shape is None or shape[0] != 1):
         raise ValueError("%s is incomplete: a %s export lists files %s and input_shape "
                          "[1, C, H, W]" % (path, meta["format"], " and ".join(needed)))
+    _check_meta_fields(path, meta, digests)
     try:
-        for key in ("mean", "std"):
-            _channel_values(meta.get(key), shape[1], key)
-        float(meta.get("pixel_scale", _SCALE))
-    except (TypeError, ValueError) as err:
+        mean = _channel_values(meta.get("mean"), shape[1], "mean") or [0.0]
+        std = _channel_values(meta.get("std"), shape[1], "std") or [1.0]
+        scale = float(meta.get("pixel_scale", _SCALE))
+        if not (np.isfinite(mean + std + [scale]).all() and min(std) > 0 and scale > 0):
+            raise ValueError("mean, std and pixel_scale must be finite, std and "
+                             "pixel_scale positive")
+    except (TypeError, ValueError, OverflowError) as err:
         raise ValueError("%s has a bad normalisation: %s" % (path, err)) from None
     paths = _file_paths(path, meta)
     missing = [p for p in paths.values() if not os.path.isfile(p)]
@@ -340,6 +345,27 @@ def read_meta(prefix_or_meta_path):
                              "it was changed or replaced after export; export again"
                              % (file_path, path))
     return meta
+
+
+def _check_meta_fields(path, meta, digests):
+    """The sidecar's other fields have the types this code reads (any JSON may arrive)."""
+    classes, names = meta.get("classes"), meta.get("class_names")
+    problems = []
+    if not isinstance(meta.get("input_name"), str):
+        problems.append("input_name must be a string")
+    if not isinstance(digests, dict) or not all(isinstance(v, str) for v in digests.values()):
+        problems.append("sha256 must map files to hex digests")
+    if classes is not None and (not isinstance(classes, int) or isinstance(classes, bool)
+                                or classes < 1):
+        problems.append("classes must be a positive int")
+    if names is not None and (not isinstance(names, list)
+                              or not all(isinstance(n, str) for n in names)
+                              or (classes is not None and len(names) != classes)):
+        problems.append("class_names must be a list of one string per class")
+    if meta.get("model") is not None and not isinstance(meta["model"], str):
+        problems.append("model must be a string")
+    if problems:
+        raise ValueError("%s is not a valid sidecar: %s" % (path, "; ".join(problems)))
 
 
 def _file_paths(meta_path, meta):
@@ -681,12 +707,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
         meta["format"] = format
         meta["files"] = {role: os.path.basename(p) for role, p in files.items()}
         meta["sha256"] = {role: _sha256(p) for role, p in files.items()}
-    meta_path = prefix + "-meta.json"
-    with atomic_path(meta_path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(meta, f, indent=1)
-            f.write("\n")
-    return paths + [meta_path]
+    return paths + [write_json(prefix + "-meta.json", meta)]
 
 
 def _calibration_images(doc, count, data_dir):

@@ -12,10 +12,11 @@ __all__ = ["export", "load_exported", "import_symbol_block", "trace", "save_symb
 
 
 def _full_shape(input_shape):
-    shape = tuple(input_shape)
+    shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else ()
     if len(shape) == 3:
         shape = (1,) + shape
-    if len(shape) != 4 or not all(isinstance(d, int) and d > 0 for d in shape):
+    if len(shape) != 4 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                  for d in shape):
         raise ValueError("input_shape must be (C, H, W) or (N, C, H, W) of positive ints, "
                          "got %r" % (input_shape,))
     return shape

@@ -1,5 +1,7 @@
 """Loading and saving ``.params`` files with errors that say what does not fit."""
+import json
 import os
+import struct
 import tempfile
 
 import mxnet as mx
@@ -7,7 +9,8 @@ from mxnet.base import MXNetError
 
 from .arrays import as_current, as_legacy, file_semantics
 
-__all__ = ["load_parameters", "save_parameters", "atomic_path", "load_arrays", "save_arrays"]
+__all__ = ["load_parameters", "save_parameters", "atomic_path", "load_arrays", "save_arrays",
+           "write_json"]
 
 
 def _brief(names, limit=4):
@@ -20,6 +23,100 @@ def _mxnet_reason(err):
     lines = [ln for ln in str(err).strip().splitlines() if ln.strip()]
     checks = [ln for ln in lines if "Check failed" in ln or "Error" in ln]
     return (checks or lines or [type(err).__name__])[-1].strip()
+
+
+# The layout of MXNet's array files (``mx.nd.save``, ``save_parameters``), little-endian:
+# uint64 0x112, uint64 0, uint64 count, then per array: uint32 magic (V1 0xF993FAC8, no
+# storage type; V2 0xF993FAC9, legacy shapes; V3 0xF993FACA, numpy shapes), int32 storage
+# type (V2/V3; 0 = dense), int32 ndim, int64 dims[ndim]; unless the shape is "none"
+# (ndim 0 in V1/V2, -1 in V3): int32 device type, int32 device id, int32 dtype, raw data.
+# Then uint64 name count (0 or count) and per name uint64 length and the bytes.
+_LIST_MAGIC = 0x112
+_V1, _V2, _V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
+#: Bytes per element of MXNet's dtype flags (mshadow's TypeFlag).
+_DTYPE_BYTES = {0: 4, 1: 8, 2: 2, 3: 1, 4: 4, 5: 1, 6: 8, 7: 1, 8: 2, 9: 2, 10: 4, 11: 8,
+                12: 2}
+_MAX_NDIM = 32
+
+
+class _Reader:
+    def __init__(self, f, size):
+        self.f, self.size = f, size
+
+    def take(self, fmt, what):
+        n = struct.calcsize(fmt)
+        raw = self.f.read(n)
+        if len(raw) < n:
+            raise ValueError("it ends inside %s (%d bytes, truncated?)" % (what, self.size))
+        return struct.unpack(fmt, raw)
+
+    def skip(self, n, what):
+        left = self.size - self.f.tell()
+        if n > left:
+            raise ValueError("%s claims %d bytes but only %d are left in the file "
+                             "(truncated or corrupt?)" % (what, n, left))
+        self.f.seek(n, 1)
+
+
+def check_array_file(path):
+    """Check an MXNet array file's structure against its size before MXNet reads it.
+
+    MXNet's loader trusts the counts and shapes a file claims and allocates what they
+    say, so a corrupt or hostile header can exhaust memory or abort the process. This
+    walks every header with Python's own reads, and only a file whose arrays, names and
+    sizes account for its bytes exactly passes. Nothing in it is executed.
+
+    Raises
+    ------
+    ValueError
+        Naming what does not fit.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        r = _Reader(f, size)
+        try:
+            magic, _ = r.take("<QQ", "the file header")
+            if magic != _LIST_MAGIC:
+                raise ValueError("it does not start with MXNet's array-file header")
+            (count,) = r.take("<Q", "the array count")
+            for i in range(count):
+                what = "array %d" % i
+                (version,) = r.take("<I", what)
+                if version not in (_V1, _V2, _V3):
+                    raise ValueError("%s has an unknown format tag 0x%08x" % (what, version))
+                if version != _V1:
+                    (stype,) = r.take("<i", what)
+                    if stype != 0:
+                        raise ValueError("%s is a sparse array (storage type %d); only "
+                                         "dense arrays are read" % (what, stype))
+                (ndim,) = r.take("<i", what)
+                if not -1 <= ndim <= _MAX_NDIM:
+                    raise ValueError("%s claims %d dimensions" % (what, ndim))
+                dims = r.take("<%dq" % max(ndim, 0), what) if ndim > 0 else ()
+                if any(d < 0 for d in dims):
+                    raise ValueError("%s claims a negative size %s" % (what, dims))
+                if ndim == -1 or (ndim == 0 and version != _V3):
+                    raise ValueError("%s has no shape (an empty placeholder)" % what)
+                if version != _V3 and 0 in dims:
+                    raise ValueError("%s has an unknown size in its shape %s" % (what, dims))
+                _, _, dtype = r.take("<iii", what)
+                if dtype not in _DTYPE_BYTES:
+                    raise ValueError("%s has an unknown dtype flag %d" % (what, dtype))
+                elements = 1
+                for d in dims:
+                    elements *= d
+                r.skip(elements * _DTYPE_BYTES[dtype], "%s of shape %s" % (what, dims))
+            (names,) = r.take("<Q", "the name count")
+            if names not in (0, count):
+                raise ValueError("it has %d arrays but %d names" % (count, names))
+            for i in range(names):
+                (length,) = r.take("<Q", "name %d" % i)
+                r.skip(length, "name %d" % i)
+        except struct.error as err:  # pragma: no cover (take() checks lengths first)
+            raise ValueError(str(err)) from None
+        extra = size - f.tell()
+        if extra:
+            raise ValueError("it has %d bytes after its last name (corrupt?)" % extra)
 
 
 def load_arrays(path):
@@ -40,6 +137,10 @@ def load_arrays(path):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError("no parameter file at %s" % path)
+    try:
+        check_array_file(path)
+    except ValueError as err:
+        raise ValueError("%s is not a readable MXNet .params file: %s" % (path, err)) from None
     loaded, first_error = None, None
     for numpy_shapes in (False, True):
         try:
@@ -58,13 +159,39 @@ def load_arrays(path):
     return [as_current(value) for value in loaded]
 
 
+def _write_array_file(f, arrays):
+    """Write ``arrays`` (a dict of legacy NDArrays) to the open binary file ``f`` in the
+    layout of ``mx.nd.save``, each array's bytes made by MXNet itself
+    (``MXNDArraySaveRawBytes``). Python writes them, so a full disk or a file-size
+    limit is an OSError with its errno, not a failure inside MXNet."""
+    f.write(struct.pack("<QQQ", _LIST_MAGIC, 0, len(arrays)))
+    for value in arrays.values():
+        f.write(value.__getstate__()["handle"])
+    f.write(struct.pack("<Q", len(arrays)))
+    for key in arrays:
+        name = key.encode("utf-8")
+        f.write(struct.pack("<Q", len(name)))
+        f.write(name)
+
+
 def save_arrays(path, arrays):
-    """Write a dict of arrays (either interface) atomically as a legacy MXNet array file,
-    the one kind that ``mx.nd.load`` and ``load_parameters`` read in both modes."""
-    arrays = {key: as_legacy(value) for key, value in arrays.items()}
-    with atomic_path(path) as tmp:
-        with file_semantics(False):
-            mx.nd.save(tmp, arrays)
+    """Write a dict of arrays (either interface) atomically as a legacy MXNet array file
+    (byte for byte what ``mx.nd.save`` writes in legacy mode), the one kind that
+    ``mx.nd.load`` and ``load_parameters`` read in both modes.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (disk full, a file-size limit); any earlier file
+        at ``path`` is left as it was.
+    """
+    with file_semantics(False):  # each array is saved in the legacy layout
+        arrays = {str(key): as_legacy(value) for key, value in arrays.items()}
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                _write_array_file(f, arrays)
+                f.flush()
+                os.fsync(f.fileno())
     return path
 
 
@@ -166,6 +293,17 @@ class atomic_path:
         elif os.path.exists(self.tmp):
             os.remove(self.tmp)
         return False
+
+
+def write_json(path, doc):
+    """Write ``doc`` as indented JSON atomically (temporary file, then rename)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+    return path
 
 
 def save_parameters(net, path):

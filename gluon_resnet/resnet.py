@@ -265,7 +265,7 @@ _INIT = mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2)
 
 
 def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretrained=False,
-            hybridize=True, root=None, zero_init_residual=False, **kwargs):
+            hybridize=True, root=None, zero_init_residual=False, initialize=True, **kwargs):
     """Build the registered model ``name`` from its row of ``SPECS``.
 
     Parameters
@@ -294,6 +294,10 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
         ``~/.mxnet/models``.
     zero_init_residual : bool, default False
         Start every residual branch at zero (see :mod:`gluon_resnet.blocks`).
+    initialize : bool, default True
+        False leaves the parameters uninitialised (no memory, no random numbers drawn):
+        for :func:`~gluon_resnet.summary`, or to set them yourself. Ignored with
+        ``pretrained``.
     **kwargs
         Passed to the network class (e.g. ``prefix``).
 
@@ -325,7 +329,7 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
             from .model_store import get_model_file
             pretrained = get_model_file(name, root=root)
         load_parameters(net, pretrained, ctx=ctx)
-    else:
+    elif initialize:
         net.initialize(_INIT, ctx=ctx)
     if hybridize:
         net.hybridize(static_alloc=True)

@@ -1,45 +1,41 @@
-"""Training the d2l way: ``train(...) -> History``, ``evaluate_accuracy``, callbacks.
+"""Training the d2l way: ``train(...) -> History`` and ``evaluate_accuracy``.
 
 :func:`train` is d2l's ``train_ch6`` loop (``autograd.record``, ``backward``,
 ``trainer.step``) with what a real run needs added: several contexts, SGD/NAG/Adam,
 learning-rate schedules with warm-up, label smoothing, checkpoints that survive a crash
-and resume to the same result, and a clear stop when the loss diverges. It prints and
-plots nothing; :class:`PrintLines`, :class:`ProgressBar`, :class:`Animator`,
-:class:`SaveCurves` and :class:`SaveHistory` are callbacks the caller attaches.
+and resume to the same result (:mod:`gluon_resnet.checkpoint`), and a clear stop when
+the loss diverges. It prints and plots nothing; :class:`PrintLines`, :class:`ProgressBar`,
+:class:`Animator`, :class:`SaveCurves` and :class:`SaveHistory`
+(:mod:`gluon_resnet.callbacks`) are callbacks the caller attaches.
 
 The loop never waits for the device inside an epoch: loss sums and correct counts are
 kept as NDArrays and read once at the end of the epoch (callbacks such as
 :class:`ProgressBar` may read them more often; that is their cost).
 """
-import json
 import math
-import os
-import pickle
-import re
-import sys
 import time
 from dataclasses import dataclass, field, fields
 
 import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
-from mxnet.base import MXNetError
 
-from .arrays import as_legacy, file_semantics, is_np_array
-from .params import atomic_path, load_parameters, save_parameters
+from .arrays import as_legacy, is_np_array
+from .callbacks import (Animator, Callback, PrintLines, ProgressBar, SaveCurves,  # noqa: F401
+                        SaveHistory, _call, _ctx_text)
+from .checkpoint import (CHECKPOINT_FILE, Checkpointer, load_checkpoint,  # noqa: F401
+                         read_checkpoint)
 
 __all__ = [
     "train", "evaluate_accuracy", "History", "TrainState", "TrainingDiverged", "LRSchedule",
-    "SmoothedCrossEntropyLoss", "Callback", "PrintLines", "ProgressBar", "Animator",
-    "SaveCurves", "SaveHistory", "read_checkpoint", "load_checkpoint", "CHECKPOINT_FILE",
+    "SmoothedCrossEntropyLoss",
+    # Re-exported from gluon_resnet.callbacks and gluon_resnet.checkpoint:
+    "Callback", "PrintLines", "ProgressBar", "Animator", "SaveCurves", "SaveHistory",
+    "read_checkpoint", "load_checkpoint", "CHECKPOINT_FILE",
 ]
 
-#: Name of the file that describes a checkpoint; written last, so it is always whole.
-CHECKPOINT_FILE = "checkpoint.json"
-_FORMAT = 1
 _OPTIMIZERS = ("sgd", "nag", "adam")
 _SCHEDULES = ("constant", "step", "cosine")
-_EPOCH_FILE = re.compile(r"epoch-\d{4,}\.(params|states|rng)$")
 _NOT_SEEN = 1e30  # "no bad batch yet" in the on-device divergence tracker
 
 
@@ -107,12 +103,17 @@ class History:
         ``eval_time`` may be absent (histories written before it was recorded): it is
         then filled with None."""
         names = [f.name for f in fields(cls)]
-        if "eval_time" not in d and "loss" in d:
+        if not isinstance(d, dict):
+            raise ValueError("a History is a dict of lists, got %s" % type(d).__name__)
+        if "eval_time" not in d and isinstance(d.get("loss"), list):
             d = dict(d, eval_time=[None] * len(d["loss"]))
         missing = [n for n in names if n not in d]
         if missing:
             raise ValueError("a History needs the lists %s; missing %s"
                              % (", ".join(names), ", ".join(missing)))
+        if not all(isinstance(d[n], list) for n in names):
+            raise ValueError("History entries must be lists, got %s"
+                             % {n: type(d[n]).__name__ for n in names})
         lengths = {n: len(d[n]) for n in names}
         if len(set(lengths.values())) > 1:
             raise ValueError("History lists must be equally long, got %s" % lengths)
@@ -247,226 +248,6 @@ class TrainState:
         return float(loss) / self.examples, float(correct) / self.examples
 
 
-class Callback:
-    """No-op base of the callback protocol; override what you need.
-
-    ``train`` calls ``on_train_begin(state)``, then per epoch ``on_epoch_begin(state)``,
-    ``on_batch_end(state)`` after every update and ``on_epoch_end(state)`` once
-    ``state.history`` holds the epoch, and ``on_train_end(state)`` at the end, also when
-    training stops with an exception. Any object with some of these methods works.
-    """
-
-    def on_train_begin(self, state):
-        pass
-
-    def on_epoch_begin(self, state):
-        pass
-
-    def on_batch_end(self, state):
-        pass
-
-    def on_epoch_end(self, state):
-        pass
-
-    def on_train_end(self, state):
-        pass
-
-
-def _ctx_text(ctx):
-    return str(ctx[0]) if len(ctx) == 1 else "[%s]" % ", ".join(map(str, ctx))
-
-
-class PrintLines(Callback):
-    """Print d2l's lines after every epoch::
-
-        epoch 1/10: loss 0.512, train acc 0.812, test acc 0.845
-        3150.2 examples/sec on cpu(0)
-
-    Parameters
-    ----------
-    file : file-like, optional
-        Default ``sys.stdout`` (looked up at print time).
-    """
-
-    def __init__(self, file=None):
-        self.file = file
-
-    def on_epoch_end(self, state):
-        h, out = state.history, self.file or sys.stdout
-        test = "n/a" if h.test_acc[-1] is None else "%.3f" % h.test_acc[-1]
-        print("epoch %d/%d: loss %.3f, train acc %.3f, test acc %s"
-              % (len(h), state.num_epochs, h.loss[-1], h.train_acc[-1], test), file=out)
-        print("%.1f examples/sec on %s" % (h.throughput[-1], _ctx_text(state.ctx)), file=out)
-        out.flush()
-
-
-class ProgressBar(Callback):
-    """A tqdm bar per epoch with the running loss and accuracy.
-
-    Parameters
-    ----------
-    every : int, default 10
-        Refresh loss and accuracy every ``every`` batches (each refresh waits for the
-        device once).
-    file : file-like, optional
-        Default ``sys.stderr``.
-    """
-
-    def __init__(self, every=10, file=None):
-        self.every, self.file, self._bar = max(int(every), 1), file, None
-
-    def on_epoch_begin(self, state):
-        from tqdm import tqdm
-        self._close()
-        self._bar = tqdm(total=state.num_batches, unit="batch", file=self.file or sys.stderr,
-                         desc="epoch %d/%d" % (state.epoch + 1, state.num_epochs),
-                         dynamic_ncols=True)
-
-    def on_batch_end(self, state):
-        self._bar.update(1)
-        if state.batch % self.every == 0:
-            loss, acc = state.running()
-            self._bar.set_postfix_str("loss %.3f, acc %.3f" % (loss, acc), refresh=False)
-
-    def on_epoch_end(self, state):
-        h = state.history
-        test = "" if h.test_acc[-1] is None else ", test acc %.3f" % h.test_acc[-1]
-        self._bar.set_postfix_str("loss %.3f, acc %.3f%s" % (h.loss[-1], h.train_acc[-1], test))
-        self._close()
-
-    def on_train_end(self, state):
-        self._close()
-
-    def _close(self):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-def _plot_curves(ax, points, num_epochs):
-    for label, style in (("train loss", "-"), ("train acc", "m--"), ("test acc", "g.-")):
-        xs, ys = points[label]
-        if xs:
-            ax.plot(xs, ys, style, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_xlim(1 if num_epochs > 1 else 0, max(num_epochs, 1))
-    ax.grid(True)
-    ax.legend()
-
-
-def _history_points(history):
-    epochs = list(range(1, len(history) + 1))
-    tested = [(e, a) for e, a in zip(epochs, history.test_acc) if a is not None]
-    return {"train loss": (list(epochs), list(history.loss)),
-            "train acc": (list(epochs), list(history.train_acc)),
-            "test acc": ([e for e, _ in tested], [a for _, a in tested])}
-
-
-class Animator(Callback):
-    """d2l's live plot of train loss, train acc and test acc against epochs.
-
-    The figure (``self.fig``, a matplotlib ``Figure``) is redrawn in place in a
-    Jupyter notebook through IPython's display; elsewhere it is only updated.
-
-    Parameters
-    ----------
-    points_per_epoch : int, default 5
-        Training points per epoch, as d2l (each waits for the device once).
-    figsize : tuple, default (3.5, 2.5)
-    """
-
-    def __init__(self, points_per_epoch=5, figsize=(3.5, 2.5)):
-        from matplotlib.figure import Figure
-        self.points_per_epoch = max(int(points_per_epoch), 1)
-        self.fig = Figure(figsize=figsize)
-        self.ax = self.fig.add_subplot()
-        self.points = None
-
-    def on_train_begin(self, state):
-        self.points = _history_points(state.history)
-        self._num_epochs = state.num_epochs
-
-    def on_batch_end(self, state):
-        n = state.num_batches
-        if not n:
-            return
-        every = max(n // self.points_per_epoch, 1)
-        if state.batch % every == 0 or state.batch == n:
-            loss, acc = state.running()
-            x = state.epoch + state.batch / n
-            for label, y in (("train loss", loss), ("train acc", acc)):
-                self.points[label][0].append(x)
-                self.points[label][1].append(y)
-            self._draw()
-
-    def on_epoch_end(self, state):
-        if state.history.test_acc[-1] is not None:
-            self.points["test acc"][0].append(state.epoch + 1)
-            self.points["test acc"][1].append(state.history.test_acc[-1])
-        self._draw()
-
-    def on_train_end(self, state):
-        # Show the final figure without a pending clear, so output printed after
-        # training does not wipe the plot.
-        self._draw(final=True)
-
-    def _draw(self, final=False):
-        self.ax.cla()
-        _plot_curves(self.ax, self.points, self._num_epochs)
-        try:
-            from IPython import display, get_ipython
-        except ImportError:
-            return
-        if get_ipython() is not None:
-            display.display(self.fig)
-            if not final:
-                display.clear_output(wait=True)
-
-
-class SaveCurves(Callback):
-    """Write a PNG of loss, train acc and test acc against epoch after every epoch.
-
-    The file is written to a temporary name and renamed, so it is always a whole image.
-    """
-
-    def __init__(self, path, figsize=(5, 3.5), dpi=100):
-        self.path, self.figsize, self.dpi = os.fspath(path), figsize, dpi
-
-    def on_epoch_end(self, state):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=self.figsize)
-        FigureCanvasAgg(fig)
-        _plot_curves(fig.add_subplot(), _history_points(state.history), state.num_epochs)
-        fig.tight_layout()
-        with atomic_path(self.path) as tmp:
-            fig.savefig(tmp, format="png", dpi=self.dpi)
-
-
-class SaveHistory(Callback):
-    """Write ``History.to_dict()`` as JSON after every epoch (temporary name, rename)."""
-
-    def __init__(self, path):
-        self.path = os.fspath(path)
-
-    def on_epoch_end(self, state):
-        _write_json(self.path, state.history.to_dict())
-
-
-def _call(callbacks, hook, state):
-    for cb in callbacks:
-        method = getattr(cb, hook, None)
-        if method is not None:
-            method(state)
-
-
-def _write_json(path, doc):
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-
-
 def _as_ctx_list(ctx):
     ctxs = list(ctx) if isinstance(ctx, (list, tuple)) else [ctx]
     if not ctxs or not all(isinstance(c, mx.Context) for c in ctxs):
@@ -556,165 +337,6 @@ def evaluate_accuracy(net, data_iter, ctx=None):
     return float(sum(c.asscalar() for c in correct)) / n
 
 
-def _checkpoint_json(path):
-    path = os.fspath(path)
-    return os.path.join(path, CHECKPOINT_FILE) if os.path.isdir(path) else path
-
-
-def read_checkpoint(path):
-    """Read the description of a checkpoint.
-
-    Parameters
-    ----------
-    path : str
-        A checkpoint directory (a run directory) or its ``checkpoint.json``.
-
-    Returns
-    -------
-    dict
-        ``epoch``, ``files`` (paths made absolute), ``history``, ``model`` (``name``,
-        ``classes``, ``in_channels``, ``input_shape``, ``thumbnail``), ``train`` (the
-        training settings) and ``metadata`` (what the caller passed).
-    """
-    json_path = _checkpoint_json(path)
-    if not os.path.isfile(json_path):
-        raise FileNotFoundError("no checkpoint at %s (expected a run directory holding %s, "
-                                "or the file itself)" % (path, CHECKPOINT_FILE))
-    try:
-        with open(json_path) as f:
-            doc = json.load(f)
-    except ValueError as err:
-        raise ValueError("%s is not valid JSON: %s" % (json_path, err)) from None
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
-        raise ValueError("%s is not a gluon_resnet checkpoint (format %d)" % (json_path, _FORMAT))
-    directory = os.path.dirname(os.path.abspath(json_path))
-    doc["files"] = {k: os.path.join(directory, v) for k, v in doc["files"].items()}
-    doc["path"] = json_path
-    return doc
-
-
-def _check_model_name(net, doc):
-    saved, name = doc["model"].get("name"), getattr(net, "model_name", None)
-    if saved and name and saved != name:
-        raise ValueError("%s is a checkpoint of %s, but the net is %s; build the net with "
-                         "get_model(%r, ...) or use a checkpoint of %s"
-                         % (doc["path"], saved, name, saved, name))
-
-
-def load_checkpoint(path, ctx=None, net=None):
-    """Rebuild the trained net of a checkpoint.
-
-    Parameters
-    ----------
-    path : str
-        Run directory or ``checkpoint.json``.
-    ctx : Context or list of Context, optional
-        Default CPU.
-    net : Block, optional
-        Load into this net instead of building one from the saved model name.
-
-    Returns
-    -------
-    net, doc
-        The net with the checkpoint's parameters, and :func:`read_checkpoint`'s dict.
-
-    Raises
-    ------
-    ValueError
-        If the checkpoint is of another model than ``net``, or its parameters do not fit.
-    """
-    doc = read_checkpoint(path)
-    ctx = ctx if ctx is not None else mx.cpu()
-    if net is None:
-        model = doc["model"]
-        if not model.get("name"):
-            raise ValueError("%s does not name its model (the net had no model_name); pass "
-                             "net= to load it into a net you build" % doc["path"])
-        from .registry import get_model
-        net = get_model(model["name"], classes=model["classes"],
-                        in_channels=model["in_channels"], thumbnail=model["thumbnail"],
-                        ctx=ctx)
-    else:
-        _check_model_name(net, doc)
-    load_parameters(net, doc["files"]["params"], ctx=ctx)
-    return net, doc
-
-
-class _Checkpointer:
-    """Writes and restores checkpoints in one directory.
-
-    Epoch ``e`` writes ``epoch-000e.params`` (net), ``.states`` (trainer) and ``.rng``
-    (random states), each to a temporary name renamed into place, and then
-    ``checkpoint.json``, which names them. Files of other epochs are removed only after
-    that, so ``checkpoint.json`` always describes complete files.
-    """
-
-    def __init__(self, directory):
-        self.dir = os.fspath(directory)
-        os.makedirs(self.dir, exist_ok=True)
-        self.json = os.path.join(self.dir, CHECKPOINT_FILE)
-
-    def exists(self):
-        return os.path.isfile(self.json)
-
-    def save(self, epoch, net, trainer, train_iter, history, info):
-        stem = "epoch-%04d" % epoch
-        files = {"params": stem + ".params", "trainer": stem + ".states", "rng": stem + ".rng"}
-        save_parameters(net, os.path.join(self.dir, files["params"]))
-        with atomic_path(os.path.join(self.dir, files["trainer"])) as tmp:
-            with file_semantics(False):  # legacy arrays, loadable in either interface
-                trainer.save_states(tmp)
-        with atomic_path(os.path.join(self.dir, files["rng"])) as tmp:
-            with open(tmp, "wb") as f:
-                pickle.dump(_rng_states(train_iter), f)
-        doc = dict(info, format=_FORMAT, epoch=epoch, files=files, history=history.to_dict())
-        _write_json(self.json, doc)
-        for name in os.listdir(self.dir):
-            if _EPOCH_FILE.match(name) and name not in files.values():
-                os.remove(os.path.join(self.dir, name))
-        return self.json
-
-    def restore(self, net, trainer, train_iter, ctxs, optimizer):
-        doc = read_checkpoint(self.json)
-        _check_model_name(net, doc)
-        saved = doc["train"]["optimizer"]
-        if saved != optimizer:
-            raise ValueError("%s was trained with optimizer %r; resume it with the same "
-                             "optimizer, not %r" % (self.json, saved, optimizer))
-        load_parameters(net, doc["files"]["params"], ctx=ctxs)
-        _load_trainer_states(trainer, doc["files"]["trainer"])
-        with open(doc["files"]["rng"], "rb") as f:
-            states = pickle.load(f)
-        np.random.set_state(states["numpy"])
-        if states.get("iterator") is not None and hasattr(train_iter, "set_rng_state"):
-            train_iter.set_rng_state(states["iterator"])
-        return doc["epoch"], History.from_dict(doc["history"])
-
-
-def _load_trainer_states(trainer, path):
-    """``trainer.load_states`` of a file saved in either array interface.
-
-    The optimizer state arrays carry the shape semantics they were saved in (legacy
-    here, numpy shapes if MXNet saved them in numpy mode); the optimizer object saved
-    with them remembers whether numpy arrays were allowed, which is set again to the
-    interface that is on now.
-    """
-    for numpy_shapes in (False, True):
-        try:
-            with file_semantics(numpy_shapes):
-                trainer.load_states(path)
-            break
-        except MXNetError as err:
-            if numpy_shapes or "np shape semantics" not in str(err):
-                raise
-    trainer._optimizer.allow_np_array = is_np_array()
-
-
-def _rng_states(train_iter):
-    it = train_iter.rng_state() if hasattr(train_iter, "rng_state") else None
-    return {"numpy": np.random.get_state(), "iterator": it}
-
-
 def _epoch_seed(seed, epoch):
     return (int(seed) * 1000003 + epoch) % (2 ** 31)
 
@@ -780,7 +402,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
           momentum=0.9, wd=0.0, schedule="constant", milestones=None, factor=0.1,
           warmup_epochs=0, warmup_steps=None, final_lr=0.0, label_smoothing=0.0,
           no_wd_bn_bias=False, callbacks=(), checkpoint_dir=None, resume=False, seed=None,
-          metadata=None):
+          metadata=None, allow_pickle=False):
     """Train ``net`` with softmax cross-entropy, as d2l's ``train_ch6``.
 
     The net is trained as given: it is not initialised or re-initialised here (so
@@ -843,6 +465,9 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         number), so that operators drawing random numbers repeat on resume.
     metadata : dict, optional
         JSON-ready data stored in the checkpoint (e.g. how the data was prepared).
+    allow_pickle : bool, default False
+        Resume a checkpoint of format 1 (pickled states), converting it first; only for
+        checkpoints you trust (see :mod:`gluon_resnet.checkpoint`).
 
     Returns
     -------
@@ -856,16 +481,22 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     ValueError
         For bad arguments, an uninitialised net, parameters on other contexts, or a
         checkpoint of another model, before any training.
+    gluon_resnet.checkpoint.RunLocked
+        If another process is training with the same ``checkpoint_dir``.
+    gluon_resnet.checkpoint.CheckpointError
+        If a checkpoint cannot be written (disk full, a file-size limit); the previous
+        checkpoint is left intact and resumable.
 
     Notes
     -----
     **Checkpoints.** After epoch ``e`` the directory holds ``epoch-000e.params``
-    (the net), ``epoch-000e.states`` (``trainer.save_states``: momentum, Adam moments,
-    update counts), ``epoch-000e.rng`` (numpy's global random state and the training
-    iterator's, if it has ``rng_state()``) and, written last, ``checkpoint.json``
-    (epoch, file names, history, model name/classes/input shape, settings). Each file
-    is written under a temporary name and renamed, so a crash leaves the previous
-    checkpoint complete. :func:`load_checkpoint` rebuilds the net.
+    (the net), ``epoch-000e.states`` (the optimizer's arrays: momentum, Adam moments),
+    ``epoch-000e.rng.json`` (numpy's global random state and the training iterator's,
+    if it has ``rng_state()``) and, written last, ``checkpoint.json`` (epoch, file
+    names, history, model name/classes/input shape, settings, the optimizer's update
+    counts). Nothing is pickled. Each file is written under a temporary name and
+    renamed, so a crash leaves the previous checkpoint complete; the directory is
+    locked while training runs. :func:`load_checkpoint` rebuilds the net.
 
     **Reproducibility.** On CPU, a run with the same seeds (``mx.random.seed`` before
     building the net, the data iterator's ``seed``, ``seed`` here), the same contexts
@@ -892,7 +523,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     opt_params = {"learning_rate": lr, "wd": wd}
     if optimizer in ("sgd", "nag"):
         opt_params["momentum"] = momentum
-    trainer = gluon.Trainer(net.collect_params(), optimizer, opt_params)
+    # Updates on the workers, not in a kvstore: the learning rate set per step reaches
+    # them, and the optimizer state is ours to checkpoint.
+    trainer = gluon.Trainer(net.collect_params(), optimizer, opt_params,
+                            update_on_kvstore=False)
     loss_fn = (SmoothedCrossEntropyLoss(label_smoothing) if label_smoothing
                else gluon.loss.SoftmaxCrossEntropyLoss())
     loss_fn.hybridize()
@@ -900,12 +534,20 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     history, start = History(), 0
     ckpt = None
     if checkpoint_dir is not None:
-        ckpt = _Checkpointer(checkpoint_dir)
-        if ckpt.exists() and not resume:
-            raise ValueError("%s already holds a checkpoint (%s); pass resume=True to continue "
-                             "it, or use another directory" % (checkpoint_dir, CHECKPOINT_FILE))
-        if ckpt.exists():
-            start, history = ckpt.restore(net, trainer, train_iter, ctxs, optimizer)
+        ckpt = Checkpointer(checkpoint_dir)
+        ckpt.lock()  # held until training ends
+        try:
+            if ckpt.exists() and not resume:
+                raise ValueError("%s already holds a checkpoint (%s); pass resume=True to "
+                                 "continue it, or use another directory"
+                                 % (checkpoint_dir, CHECKPOINT_FILE))
+            if ckpt.exists():
+                start, saved = ckpt.restore(net, trainer, train_iter, ctxs, optimizer,
+                                            allow_pickle=allow_pickle)
+                history = History.from_dict(saved)
+        except BaseException:
+            ckpt.unlock()
+            raise
     info = {"model": None, "train": {
         "optimizer": optimizer, "lr": lr, "momentum": momentum, "wd": wd,
         "schedule": schedule if isinstance(schedule, str) else repr(schedule),
@@ -974,12 +616,15 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
             history.throughput.append(state.examples / train_time)
             history.lr.append(state.lr)
             if ckpt is not None and not partial:
-                state.checkpoint = ckpt.save(epoch + 1, net, trainer, train_iter, history, info)
+                state.checkpoint = ckpt.save(epoch + 1, net, trainer, train_iter,
+                                             history.to_dict(), info)
             _call(callbacks, "on_epoch_end", state)
             if state.stop_training:
                 break
     finally:
         for param, mult in saved_wd.items():
             param.wd_mult = mult
+        if ckpt is not None:
+            ckpt.unlock()
         _call(callbacks, "on_train_end", state)
     return history

@@ -53,7 +53,7 @@ def test_train_writes_checkpoint_history_and_curves(run):
     assert doc["epoch"] == 1 and doc["model"] == {
         "name": "resnet18", "classes": 10, "in_channels": 1, "input_shape": [1, 28, 28],
         "thumbnail": True}
-    assert os.path.isfile(doc["files"]["params"]) and os.path.isfile(doc["files"]["trainer"])
+    assert all(os.path.isfile(doc["files"][k]) for k in ("params", "states", "rng"))
     history = json.loads((out / "history.json").read_text())
     assert history == doc["history"] and len(history["loss"]) == 1
     assert "test acc %.3f" % history["test_acc"][0] in stdout

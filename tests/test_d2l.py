@@ -64,6 +64,7 @@ def fmnist(fmnist_dir, np_mode):
     return _fmnist(fmnist_dir, 1024, 500)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("build, num_train, num_test, lr, least", [
     (lambda: gluon_resnet.cifar_resnet20(), 1024, 500, 0.1, 0.5),
     # Full-resolution 28x28 stages: 30 s for these 640 images on 2 cores.
@@ -87,6 +88,7 @@ def test_d2l_train_ch6_trains_our_nets(d2l, fmnist_dir, np_mode, build, num_trai
     assert test_acc >= least
 
 
+@pytest.mark.slow
 def test_d2l_v1_classifier_and_trainer_train_our_net(d2l_v1, fmnist):
     train_iter, test_iter = fmnist
 

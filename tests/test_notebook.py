@@ -11,6 +11,7 @@ from conftest import REPO
 NOTEBOOK = os.path.join(REPO, "notebooks", "fashion_mnist_resnet.ipynb")
 
 
+@pytest.mark.slow
 def test_notebook_runs_and_learns(tmp_path, monkeypatch, fmnist_dir):
     monkeypatch.setenv("GLUON_RESNET_NB_QUICK", "1")
     monkeypatch.setenv("FASHION_MNIST_DIR", str(fmnist_dir))
@@ -37,6 +38,7 @@ def test_notebook_runs_and_learns(tmp_path, monkeypatch, fmnist_dir):
     assert "max difference:" in text
 
 
+@pytest.mark.slow
 def test_numpy_mode_notebook_runs_d2l_and_the_library(tmp_path, monkeypatch, fmnist_dir):
     """d2l's chapter in numpy mode: needs the d2l package (see test_d2l.py)."""
     from test_d2l import REQUIRED

@@ -158,3 +158,13 @@ def test_pretrained_true_offline_says_where_to_put_the_file(tmp_path, monkeypatc
     monkeypatch.delenv("MXNET_GLUON_REPO", raising=False)
     with pytest.raises(model_store.WeightsNotFoundError, match=str(tmp_path)):
         gluon_resnet.resnet18(pretrained=True, root=str(tmp_path))
+
+
+def test_initialize_false_leaves_parameters_uninitialised_for_summary():
+    net = gluon_resnet.cifar_resnet20(initialize=False)
+    assert all(p._data is None and not p._deferred_init for p in net.collect_params().values())
+    ref = gluon_resnet.cifar_resnet20(in_channels=3)
+    ref(mx.nd.zeros((1, 3, 32, 32)))
+    learnable = sum(int(np.prod(p.shape)) for p in ref.collect_params().values()
+                    if p.grad_req != "null")
+    assert gluon_resnet.summary(net, (3, 32, 32)).total_params == learnable == 272474

@@ -4,6 +4,7 @@ References: numpy log-softmax cross-entropy and argmax accuracy on the same batc
 the schedule formulas written out by hand, an uninterrupted run (for resume), a
 single-context run (for data parallelism), and the real Fashion-MNIST test set.
 """
+import errno
 import importlib
 import io
 import json
@@ -329,7 +330,8 @@ def test_resume_gives_the_same_params_and_history(data, tmp_path):
     for key in ("loss", "train_acc", "test_acc", "lr"):
         assert getattr(h_resumed, key) == pytest.approx(getattr(h_straight, key), rel=1e-6), key
     assert sorted(os.listdir(tmp_path / "b")) == [
-        "checkpoint.json", "epoch-0002.params", "epoch-0002.rng", "epoch-0002.states"]
+        ".lock", "checkpoint.json", "epoch-0002.params", "epoch-0002.rng.json",
+        "epoch-0002.states"]
     # Resuming a finished run trains nothing and returns its history.
     again = T.train(resumed, *data(32, 192, 64), 2, 0.05, schedule="cosine",
                     checkpoint_dir=tmp_path / "b", resume=True)
@@ -356,17 +358,23 @@ def test_failed_save_leaves_the_previous_checkpoint_loadable(data, tmp_path, mon
     snap = Snapshot()
     T.train(small_net(10), train_iter, test_iter, 1, 0.05, checkpoint_dir=tmp_path,
             callbacks=[snap])
-    original = gluon.Trainer.save_states
+    from gluon_resnet import checkpoint, params
+    original = params._write_array_file
+    calls = []
 
-    def half_then_fail(self, fname):
-        with open(fname, "wb") as f:
-            f.write(b"half a file")
-        raise OSError("disk full")
-    monkeypatch.setattr(gluon.Trainer, "save_states", half_then_fail)
-    with pytest.raises(OSError, match="disk full"):
+    def half_then_fail(f, arrays):  # the second file of the next checkpoint: its states
+        calls.append(1)
+        if len(calls) < 2:
+            return original(f, arrays)
+        f.write(b"half a file")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(params, "_write_array_file", half_then_fail)
+    with pytest.raises(checkpoint.CheckpointError,
+                       match="No space left on device; the previous checkpoint .*"
+                             "checkpoint.json. is intact and resumable"):
         T.train(small_net(10), train_iter, test_iter, 3, 0.05, checkpoint_dir=tmp_path,
                 resume=True)
-    monkeypatch.setattr(gluon.Trainer, "save_states", original)
+    monkeypatch.setattr(params, "_write_array_file", original)
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp")]
     net, doc = T.load_checkpoint(tmp_path)
     assert doc["epoch"] == 1 and len(doc["history"]["loss"]) == 1
