@@ -49,7 +49,11 @@ def _brief(err):
 def _channel_values(value, channels, what):
     if value is None:
         return None
-    values = [float(v) for v in np.ravel(value)]
+    values = list(np.ravel(np.asarray(value, dtype=object)))
+    if not all(isinstance(v, (int, float, np.integer, np.floating))
+               and not isinstance(v, (bool, np.bool_)) for v in values):
+        raise ValueError("%s must be a number or a list of numbers, got %r" % (what, value))
+    values = [float(v) for v in values]
     if len(values) == 1:
         values = values * channels
     if len(values) != channels:
@@ -326,9 +330,12 @@ def read_meta(prefix_or_meta_path):
                          "[1, C, H, W]" % (path, meta["format"], " and ".join(needed)))
     _check_meta_fields(path, meta, digests)
     try:
-        mean = _channel_values(meta.get("mean"), shape[1], "mean") or [0.0]
-        std = _channel_values(meta.get("std"), shape[1], "std") or [1.0]
-        scale = float(meta.get("pixel_scale", _SCALE))
+        meta["mean"] = _channel_values(meta.get("mean"), shape[1], "mean")
+        meta["std"] = _channel_values(meta.get("std"), shape[1], "std")
+        mean, std = meta["mean"] or [0.0], meta["std"] or [1.0]
+        scale = meta.get("pixel_scale", _SCALE)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+            raise ValueError("pixel_scale must be a number, got %r" % (scale,))
         if not (np.isfinite(mean + std + [scale]).all() and min(std) > 0 and scale > 0):
             raise ValueError("mean, std and pixel_scale must be finite, std and "
                              "pixel_scale positive")

@@ -111,7 +111,13 @@ def check_array_file(path):
                 raise ValueError("it has %d arrays but %d names" % (count, names))
             for i in range(names):
                 (length,) = r.take("<Q", "name %d" % i)
+                start = f.tell()
                 r.skip(length, "name %d" % i)
+                f.seek(start)
+                try:
+                    f.read(length).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValueError("name %d is not UTF-8 text" % i) from None
         except struct.error as err:  # pragma: no cover (take() checks lengths first)
             raise ValueError(str(err)) from None
         extra = size - f.tell()
