@@ -2,9 +2,10 @@
 ``split-data``, ``predict`` and ``convert``.
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
-:mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`, :mod:`gluon_resnet.images`,
-:mod:`gluon_resnet.finetune` and :mod:`gluon_resnet.predict`. Bad arguments end with one
-line on stderr, ``gluon-resnet: error: ...``, and exit status 2.
+:mod:`gluon_resnet.checkpoint`, :mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`,
+:mod:`gluon_resnet.images`, :mod:`gluon_resnet.finetune` and :mod:`gluon_resnet.predict`.
+Bad arguments end with one line on stderr, ``gluon-resnet: error: ...``, and exit status
+2; a training run that diverged or could not write its checkpoint ends with exit status 1.
 
 Threads: MXNet reads ``OMP_NUM_THREADS`` once, when it is imported, and without it
 uses half the processors (on x86), which on small machines trains ResNet-18 at about
@@ -106,7 +107,7 @@ def _prepare_out(out, resume):
     """Create the run directory and check it can be written; refuse to overwrite a run."""
     import tempfile
 
-    from .train import CHECKPOINT_FILE
+    from .checkpoint import CHECKPOINT_FILE
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -235,9 +236,9 @@ def _cmd_train(args):
 
 
 def _run_training(args, net, train_iter, test_iter, ctx, metadata):
-    from .checkpoint import CheckpointError, RunLocked
-    from .train import (CHECKPOINT_FILE, PrintLines, ProgressBar, SaveCurves, SaveHistory,
-                        TrainingDiverged, train)
+    from .callbacks import PrintLines, ProgressBar, SaveCurves, SaveHistory
+    from .checkpoint import CHECKPOINT_FILE, CheckpointError, RunLocked
+    from .train import TrainingDiverged, train
     paths = {name: os.path.join(args.out, name)
              for name in (CHECKPOINT_FILE, "history.json", "curves.png")}
     callbacks = [ProgressBar(), PrintLines(), SaveCurves(paths["curves.png"]),
@@ -269,7 +270,8 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
 
 
 def _cmd_evaluate(args):
-    from .train import evaluate_accuracy, load_checkpoint
+    from .checkpoint import load_checkpoint
+    from .train import evaluate_accuracy
     ctx = parse_ctx(args.ctx)
     try:
         net, doc = load_checkpoint(args.run, ctx=ctx)
@@ -350,7 +352,7 @@ def _cmd_predict(args):
 
 def _cmd_export(args):
     from .deploy import export_checkpoint
-    from .train import read_checkpoint
+    from .checkpoint import read_checkpoint
     try:
         doc = read_checkpoint(args.run)
     except (OSError, ValueError) as err:

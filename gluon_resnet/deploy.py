@@ -87,7 +87,7 @@ def checkpoint_meta(doc):
     Parameters
     ----------
     doc : dict
-        What :func:`gluon_resnet.train.load_checkpoint` or ``read_checkpoint`` returns.
+        What :func:`gluon_resnet.checkpoint.load_checkpoint` or ``read_checkpoint`` returns.
 
     Returns
     -------
@@ -761,7 +761,7 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     list of str
         The paths written, the sidecar last.
     """
-    from .train import load_checkpoint
+    from .checkpoint import load_checkpoint
     _check_format(format)
     quantized = format in _QUANTIZED
     if quantized and (not isinstance(calib_images, int) or calib_images < 1):

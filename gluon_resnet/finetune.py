@@ -118,7 +118,7 @@ def load_base(source, model=None, thumbnail=False, ctx=None):
         ``source`` is none of these, or the weights do not fit ``model``.
     """
     from .registry import get_model, list_models
-    from .train import CHECKPOINT_FILE, load_checkpoint
+    from .checkpoint import CHECKPOINT_FILE, load_checkpoint
     ctx = ctx if ctx is not None else mx.cpu()
     path = os.fspath(source)
     if os.path.isdir(path) or os.path.basename(path) == CHECKPOINT_FILE:

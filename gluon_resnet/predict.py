@@ -27,7 +27,7 @@ def _deploy():
 
 
 def _is_checkpoint(path):
-    from .train import CHECKPOINT_FILE
+    from .checkpoint import CHECKPOINT_FILE
     return (os.path.isdir(path) and os.path.isfile(os.path.join(path, CHECKPOINT_FILE))) or (
         os.path.isfile(path) and os.path.basename(path) == CHECKPOINT_FILE)
 
@@ -40,7 +40,7 @@ def open_model(model, ctx=None):
     model : Predictor or str
         A :class:`~gluon_resnet.deploy.Predictor` (returned as is); a training run
         directory or its ``checkpoint.json`` (rebuilt with
-        :func:`~gluon_resnet.train.load_checkpoint`); or an export prefix or its
+        :func:`~gluon_resnet.checkpoint.load_checkpoint`); or an export prefix or its
         metadata file (:func:`~gluon_resnet.deploy.load_predictor`).
     ctx : mxnet.Context, optional
 
@@ -58,7 +58,7 @@ def open_model(model, ctx=None):
     if _is_checkpoint(path):
         import mxnet as mx
 
-        from .train import load_checkpoint
+        from .checkpoint import load_checkpoint
         net, doc = load_checkpoint(path, ctx=ctx if ctx is not None else mx.cpu())
         return deploy.Predictor.from_block(net, deploy.checkpoint_meta(doc), ctx=ctx)
     if os.path.isdir(path):
