@@ -16,6 +16,11 @@ endif
 endif
 # MXNet's default thread settings are slow on small machines: one OpenMP thread per core.
 export OMP_NUM_THREADS ?= $(shell nproc 2>/dev/null || echo 2)
+# The tests run in one pytest worker per core (pytest-xdist; a test file stays on one
+# worker), each with one OpenMP thread: most of a test's time is Python, not arithmetic.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+TEST_ENV = OMP_NUM_THREADS=1 GLUON_RESNET_D2L=required
+PYTEST_ARGS = -q -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo test test-py3new install clean
 
@@ -58,7 +63,7 @@ $(VENV_NEW)/.installed: setup.py
 	touch $@
 
 test: $(VENV)/.installed
-	GLUON_RESNET_D2L=required $(PY) -m pytest -q
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-py3new
 
 # The suite again on Python 3.12/3.13, with one model per family in the per-model sweeps
@@ -71,7 +76,7 @@ ifeq ($(PY_NEW),)
 	@echo "make test: no Python 3.12/3.13 found; skipped the second run (set PY_NEW=...)"
 else
 	$(MAKE) --no-print-directory $(VENV_NEW)/.installed
-	GLUON_RESNET_D2L=required $(VENV_NEW)/bin/python -m pytest -q -m "not gluoncv and not sweep and not slow"
+	$(TEST_ENV) $(VENV_NEW)/bin/python -m pytest $(PYTEST_ARGS) -m "not gluoncv and not sweep and not slow"
 endif
 
 clean:

@@ -33,6 +33,8 @@ setup(
                  "ml_dtypes<0.5; python_version<'3.12'"],
         "test": [
             "pytest",
+            # make test runs the suite on every core (pytest -n, one file per worker).
+            "pytest-xdist",
             # Fuzzed parsers (tests/test_fuzz.py, benchmarks/fuzz.py).
             "hypothesis",
             # The notebook runs end to end in the tests.

@@ -13,6 +13,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 
+# The longest test files, longest first: `make test` runs files on parallel workers in
+# collection order, and starting these first keeps one from finishing alone at the end.
+_LONG_FILES = ["test_numpy_mode.py", "test_resnet.py", "test_reference_weights.py",
+               "test_benchmarks.py", "test_checkpoint.py", "test_train.py", "test_deploy.py",
+               "test_d2l.py", "test_notebook.py"]
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(_LONG_FILES)}
+    items.sort(key=lambda item: rank.get(os.path.basename(str(item.fspath)), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def fmnist_dir():
     """The real Fashion-MNIST files: $FASHION_MNIST_DIR, else ../shared/data/fashion-mnist

@@ -4,9 +4,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
+@pytest.mark.slow
 def test_quick_run_measures_both_loops_and_both_layouts(tmp_path):
     out = tmp_path / "results"
     out.mkdir()

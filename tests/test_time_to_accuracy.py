@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
@@ -17,6 +19,7 @@ def run_quick(tmp_path, fmnist_dir, *args):
     return json.loads((tmp_path / "time_to_accuracy.json").read_text())["runs"]["smoke"]
 
 
+@pytest.mark.slow
 def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
     run = run_quick(tmp_path, fmnist_dir)
     curve = run["curve"]
@@ -31,6 +34,7 @@ def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
     assert (tmp_path / "time_to_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_a_spent_budget_stops_training_within_the_epoch(tmp_path, fmnist_dir):
     # 0.06 s is spent in the first batch or two: train() cuts the epoch there, evaluates
     # the net as it is and returns.

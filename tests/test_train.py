@@ -83,6 +83,7 @@ class Record(T.Callback):
 
 # --- real data -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_real_fashion_mnist_one_epoch_reaches_75_percent(data):
     train_iter, test_iter = data(32, 6000, 2000, seed=0, mean=0.286, std=0.353)
     net = small_net(0)
