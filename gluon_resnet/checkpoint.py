@@ -27,7 +27,8 @@ import mxnet as mx
 import numpy as np
 
 from .arrays import as_legacy
-from .params import load_arrays, load_parameters, save_arrays, save_parameters, write_json
+from .params import (load_arrays, load_parameters, read_json, save_arrays, save_parameters,
+                     write_json)
 
 __all__ = ["CHECKPOINT_FILE", "FORMAT", "read_checkpoint", "load_checkpoint",
            "convert_checkpoint", "CheckpointError", "RunLocked"]
@@ -118,11 +119,7 @@ def read_checkpoint(path, allow_pickle=False):
     if not os.path.isfile(json_path):
         raise FileNotFoundError("no checkpoint at %s (expected a run directory holding %s, "
                                 "or the file itself)" % (path, CHECKPOINT_FILE))
-    try:
-        with open(json_path, "rb") as f:
-            doc = json.loads(f.read().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as err:
-        raise ValueError("%s is not valid JSON: %s" % (json_path, err)) from None
+    doc = read_json(json_path)
     _check_doc(doc, json_path)
     if doc["format"] == 1:
         if not allow_pickle:
@@ -350,11 +347,7 @@ def rng_states(train_iter):
 
 
 def restore_rng(path, train_iter):
-    try:
-        with open(path, "rb") as f:
-            doc = json.loads(f.read().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as err:
-        raise ValueError("%s is not valid JSON: %s" % (path, err)) from None
+    doc = read_json(path)
     if not isinstance(doc, dict) or "numpy" not in doc:
         raise ValueError("%s holds no random states" % path)
     numpy_state = _rng_from_json(doc["numpy"], path)

@@ -27,7 +27,7 @@ from mxnet.base import MXNetError
 
 from . import arrays
 from .export import _full_shape, import_symbol_block, save_symbol, trace
-from .params import atomic_path, write_json
+from .params import atomic_path, read_json, write_json
 
 __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "read_meta",
            "checkpoint_meta", "FORMATS", "META_VERSION"]
@@ -304,11 +304,7 @@ def read_meta(prefix_or_meta_path):
             hint = ("; %s-symbol.json was exported without one: load it with "
                     "load_exported(), or export again with `gluon-resnet export`" % prefix)
         raise FileNotFoundError("no export sidecar %s%s" % (path, hint))
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValueError("%s is not valid JSON: %s" % (path, err)) from None
+    meta = read_json(path)
     if not isinstance(meta, dict) or "version" not in meta:
         raise ValueError("%s is not a gluon_resnet export sidecar (no version)" % path)
     if meta["version"] != META_VERSION:

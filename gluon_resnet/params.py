@@ -10,7 +10,7 @@ from mxnet.base import MXNetError
 from .arrays import as_current, as_legacy, file_semantics
 
 __all__ = ["load_parameters", "save_parameters", "atomic_path", "load_arrays", "save_arrays",
-           "write_json"]
+           "read_json", "write_json"]
 
 
 def _brief(names, limit=4):
@@ -299,6 +299,16 @@ class atomic_path:
         elif os.path.exists(self.tmp):
             os.remove(self.tmp)
         return False
+
+
+def read_json(path):
+    """The JSON document in the file ``path``; a ValueError naming the file if it is not
+    valid UTF-8 JSON (or nests too deeply to parse)."""
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
+        raise ValueError("%s is not valid JSON: %s" % (path, err)) from None
 
 
 def write_json(path, doc):
