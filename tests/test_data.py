@@ -123,7 +123,9 @@ def test_corrupt_file_names_file_and_checksums(fmnist_dir, tmp_path, closed_url,
 
 def _gz_idx(magic, dims, payload):
     header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
-    return gzip.compress(header + bytes(payload))
+    # mtime=0: the same bytes (and so the same test ids) in every process, as pytest-xdist
+    # requires of each worker's collection
+    return gzip.compress(header + bytes(payload), mtime=0)
 
 
 @pytest.mark.parametrize("images_gz,labels_gz,message", [
