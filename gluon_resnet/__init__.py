@@ -5,7 +5,8 @@
 """
 from . import _compat  # noqa: F401  (must run before mxnet is imported)
 from .blocks import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  # noqa: F401
-                     BottleneckV1b, BottleneckV2, Residual, resnet_block)
+                     BottleneckV1b, BottleneckV2, Residual, SameConv2D, ZeroPadShortcut,
+                     resnet_block)
 from .deploy import Predictor, export_checkpoint, export_net, load_predictor  # noqa: F401
 from .export import export, load_exported  # noqa: F401
 from .params import load_parameters, save_parameters  # noqa: F401
@@ -13,7 +14,9 @@ from .registry import get_model, list_models, register_model  # noqa: F401
 from .resnet import *  # noqa: F401,F403  (the network classes)
 from .summary import Summary, summary  # noqa: F401
 from .resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44,  # noqa: F401
-                     cifar_resnet56, cifar_resnet110, resnet18, resnet18_v1b, resnet18_v2,
+                     cifar_resnet56, cifar_resnet110, cifar_plain20, cifar_plain32,
+                     cifar_plain44, cifar_plain56, cifar_plain110, plain18, plain34,
+                     resnet18, resnet18_v1b, resnet18_v2,
                      resnet34, resnet34_v1b, resnet34_v2, resnet50, resnet50_v1b,
                      resnet50_v2, resnet101, resnet101_v1b, resnet101_v2, resnet152,
                      resnet152_v1b, resnet152_v2, resnet200_v2, resnext50_32x4d,

@@ -1,4 +1,5 @@
-"""ResNet, ResNet v2, ResNet v1b, ResNeXt and CIFAR ResNets, and their registered factories.
+"""ResNet, ResNet v2, ResNet v1b, ResNeXt, CIFAR ResNets and their plain counterparts,
+and their registered factories.
 
 Every model is built by one builder, :func:`_resnet`, from one row of the spec table
 ``SPECS``; each factory is a registered two-liner. The network classes keep the child
@@ -27,21 +28,32 @@ class _ResNetBase(HybridBlock):
 
     model_name = None
 
-    def _setup(self, stem, layers, channels, in_channels, stems=_STEMS):
+    def _setup(self, stem, layers, channels, in_channels, strides, stems=_STEMS):
+        """Check the arguments; returns the stride of each stage."""
         if stem not in stems:
             raise ValueError("%s takes stem %s, got %r"
                              % (type(self).__name__, " or ".join(map(repr, stems)), stem))
         if len(layers) != len(channels) - 1:
             raise ValueError("channels needs one entry more than layers (the stem's), got "
                              "%d layers and %d channels" % (len(layers), len(channels)))
+        if strides is None:
+            # The stages after the first each halve the resolution.
+            strides = [1] + [2] * (len(layers) - 1)
+        strides = list(strides)
+        if len(strides) != len(layers) or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in strides):
+            raise ValueError("strides needs one positive int per stage (%d), got %r"
+                             % (len(layers), strides))
         self.stem = stem
         self.in_channels = in_channels
+        self.strides = strides
         # MXNet's convolution layers fix their operator for the interface that is on
         # when they are built: the net runs in that interface.
         self.np_mode = arrays.is_np_array()
-        stem_stride = 4 if stem == "imagenet" else 1
-        # The stages after the first each halve the resolution.
-        self.min_size = stem_stride * 2 ** (len(layers) - 1)
+        self.min_size = 4 if stem == "imagenet" else 1
+        for s in strides:
+            self.min_size *= s
+        return strides
 
     def _first_conv(self):
         """The stem convolution, whose weight shape tells the inferred input channels."""
@@ -81,19 +93,19 @@ def _add_stem(features, stem, channels, in_channels):
         features.add(nn.MaxPool2D(3, 2, 1))
     elif stem == "thumbnail":
         # MXNet's thumbnail stem: a single 3x3 convolution, no BN, no pooling.
-        features.add(blocks._conv3x3(channels, 1, in_channels))
+        features.add(blocks._conv(channels, 1, in_channels))
     else:
         # GluonCV's CIFAR stem: 3x3 convolution and BN (and, as there, no ReLU).
         features.add(nn.Conv2D(channels, 3, 1, 1, use_bias=False, in_channels=in_channels))
         features.add(nn.BatchNorm())
 
 
-def _stages(block, layers, channels, block_kwargs):
-    """One HybridSequential per stage; the first block of each stage after the first
-    halves the resolution, and projects the shortcut where the shape changes."""
+def _stages(block, layers, channels, strides, block_kwargs):
+    """One HybridSequential per stage; the first block of each stage has the stage's
+    stride, and a shortcut that changes shape where the block does."""
     stages = []
     for i, num_blocks in enumerate(layers):
-        stride, in_channels, out_channels = (1 if i == 0 else 2), channels[i], channels[i + 1]
+        stride, in_channels, out_channels = strides[i], channels[i], channels[i + 1]
         stage = nn.HybridSequential(prefix="stage%d_" % (i + 1))
         with stage.name_scope():
             stage.add(block(out_channels, stride, out_channels != in_channels or stride != 1,
@@ -128,18 +140,32 @@ class ResNetV1(_ResNetBase):
         images such as 28x28). ``cifar``: 3x3 conv and BN (GluonCV's CIFAR ResNets).
     in_channels : int, default 0
         Number of input channels; 0 infers it from the first input.
+    strides : list of int, optional
+        Stride of each stage (of its first block); default 1 for the first stage and 2
+        for the others.
     **block_kwargs
-        Passed to every block (``zero_init_residual``, ``groups``, ...).
+        Passed to every block (``shortcut``, ``kernel_size``, ``zero_init_residual``,
+        ``groups``, ...; see :mod:`gluon_resnet.blocks`).
+
+    Examples
+    --------
+    The general form of the seed's PyTorch ``ResNet(input_shape=[3, 64, 64],
+    layers=[2, 3, 5, 2], stride=[1, 2, 2, 1], outputsize=6)``: a convolutional block
+    and 2, 3, 5, 2 identity blocks per stage, bottlenecks whose middle convolution has
+    kernel ``f`` (even ``f`` pads as Keras' "same"):
+
+    >>> net = ResNetV1(blocks.BottleneckV1, [3, 4, 6, 3], [64, 256, 512, 1024, 2048],
+    ...                classes=6, strides=[1, 2, 2, 1], kernel_size=4)
     """
 
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
-                 in_channels=0, prefix=None, params=None, **block_kwargs):
+                 in_channels=0, strides=None, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        self._setup(stem, layers, channels, in_channels)
+        strides = self._setup(stem, layers, channels, in_channels, strides)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             _add_stem(self.features, stem, channels[0], in_channels)
-            for stage in _stages(block, layers, channels, block_kwargs):
+            for stage in _stages(block, layers, channels, strides, block_kwargs):
                 self.features.add(stage)
             self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels[-1])
@@ -160,14 +186,15 @@ class ResNetV2(_ResNetBase):
     """
 
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
-                 in_channels=0, prefix=None, params=None, **block_kwargs):
+                 in_channels=0, strides=None, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        self._setup(stem, layers, channels, in_channels, stems=("imagenet", "thumbnail"))
+        strides = self._setup(stem, layers, channels, in_channels, strides,
+                              stems=("imagenet", "thumbnail"))
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             self.features.add(nn.BatchNorm(scale=False, center=False))
             _add_stem(self.features, stem, channels[0], in_channels)
-            for stage in _stages(block, layers, channels, block_kwargs):
+            for stage in _stages(block, layers, channels, strides, block_kwargs):
                 self.features.add(stage)
             self.features.add(nn.BatchNorm())
             self.features.add(nn.Activation("relu"))
@@ -192,19 +219,20 @@ class ResNetV1b(_ResNetBase):
     """
 
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
-                 in_channels=0, prefix=None, params=None, **block_kwargs):
+                 in_channels=0, strides=None, prefix=None, params=None, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
-        self._setup(stem, layers, channels, in_channels, stems=("imagenet", "thumbnail"))
+        strides = self._setup(stem, layers, channels, in_channels, strides,
+                              stems=("imagenet", "thumbnail"))
         with self.name_scope():
             if stem == "imagenet":
                 self.conv1 = nn.Conv2D(channels[0], 7, 2, 3, use_bias=False,
                                        in_channels=in_channels)
             else:
-                self.conv1 = blocks._conv3x3(channels[0], 1, in_channels)
+                self.conv1 = blocks._conv(channels[0], 1, in_channels)
             self.bn1 = nn.BatchNorm()
             self.relu = nn.Activation("relu")
             self.maxpool = nn.MaxPool2D(3, 2, 1) if stem == "imagenet" else None
-            for i, stage in enumerate(_stages(block, layers, channels, block_kwargs)):
+            for i, stage in enumerate(_stages(block, layers, channels, strides, block_kwargs)):
                 setattr(self, "layer%d" % (i + 1), stage)
             self.num_stages = len(layers)
             self.avgpool = nn.GlobalAvgPool2D()
@@ -227,6 +255,7 @@ _IMAGENET_BASIC = [64, 64, 128, 256, 512]
 _IMAGENET_BOTTLENECK = [64, 256, 512, 1024, 2048]
 _CIFAR = [16, 16, 32, 64]
 _RESNEXT = dict(groups=32, bottleneck_width=4, stride_on_3x3=True, use_bias=False)
+_PLAIN = dict(shortcut=None)
 
 # name: (network class, block class, blocks per stage, channels, extra block arguments)
 SPECS = {
@@ -258,6 +287,15 @@ SPECS = {
     "cifar_resnet44": (ResNetV1, blocks.BasicBlockV1, [7, 7, 7], _CIFAR, {}),
     "cifar_resnet56": (ResNetV1, blocks.BasicBlockV1, [9, 9, 9], _CIFAR, {}),
     "cifar_resnet110": (ResNetV1, blocks.BasicBlockV1, [18, 18, 18], _CIFAR, {}),
+    # Plain nets (section 4.1, Table 1, Fig. 3 middle; section 4.2): the same layers as
+    # the residual nets of the same depth, without the shortcuts.
+    "plain18": (ResNetV1, blocks.BasicBlockV1, [2, 2, 2, 2], _IMAGENET_BASIC, _PLAIN),
+    "plain34": (ResNetV1, blocks.BasicBlockV1, [3, 4, 6, 3], _IMAGENET_BASIC, _PLAIN),
+    "cifar_plain20": (ResNetV1, blocks.BasicBlockV1, [3, 3, 3], _CIFAR, _PLAIN),
+    "cifar_plain32": (ResNetV1, blocks.BasicBlockV1, [5, 5, 5], _CIFAR, _PLAIN),
+    "cifar_plain44": (ResNetV1, blocks.BasicBlockV1, [7, 7, 7], _CIFAR, _PLAIN),
+    "cifar_plain56": (ResNetV1, blocks.BasicBlockV1, [9, 9, 9], _CIFAR, _PLAIN),
+    "cifar_plain110": (ResNetV1, blocks.BasicBlockV1, [18, 18, 18], _CIFAR, _PLAIN),
 }
 
 # He et al.'s initialisation for ReLU networks ("Delving Deep into Rectifiers", 2015).
@@ -294,12 +332,17 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
         ``~/.mxnet/models``.
     zero_init_residual : bool, default False
         Start every residual branch at zero (see :mod:`gluon_resnet.blocks`).
+    shortcut : {"A", "B", "C"}, default "B"
+        The paper's shortcut options (section 3.3): ``"A"`` zero-padded identity (no
+        parameters), ``"B"`` projection where the shape changes (the published
+        weights'), ``"C"`` projection on every block. Not for the plain nets, which have
+        no shortcut.
     initialize : bool, default True
         False leaves the parameters uninitialised (no memory, no random numbers drawn):
         for :func:`~gluon_resnet.summary`, or to set them yourself. Ignored with
         ``pretrained``.
     **kwargs
-        Passed to the network class (e.g. ``prefix``).
+        Passed to the network class (e.g. ``strides``, ``kernel_size``, ``prefix``).
 
     Returns
     -------
@@ -308,6 +351,18 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
     """
     net_class, block, layers, channels, block_kwargs = SPECS[name]
     cifar = name.startswith("cifar_")
+    if "shortcut" in block_kwargs:  # a plain net
+        if "shortcut" in kwargs:
+            raise ValueError("%s is a plain net, without shortcuts; shortcut=%r does not "
+                             "apply (the residual nets take shortcut='A', 'B' or 'C')"
+                             % (name, kwargs["shortcut"]))
+    elif kwargs.get("shortcut", "B") not in ("A", "B", "C"):
+        raise ValueError("shortcut must be 'A', 'B' or 'C', got %r (for a net without "
+                         "shortcuts use its plain counterpart, e.g. cifar_plain20)"
+                         % (kwargs["shortcut"],))
+    elif pretrained and kwargs.get("shortcut", "B") != "B":
+        raise ValueError("the published weights have shortcut 'B'; %s with shortcut=%r "
+                         "cannot load them" % (name, kwargs["shortcut"]))
     if thumbnail and cifar:
         raise ValueError("%s already has a 3x3 stem for 32x32 images; thumbnail=True does "
                          "not apply" % name)
@@ -474,3 +529,45 @@ def cifar_resnet56(**kwargs):
 def cifar_resnet110(**kwargs):
     """CIFAR ResNet-110 (GluonCV ``cifar_resnet110_v1``), 10 classes by default."""
     return _resnet("cifar_resnet110", **kwargs)
+
+
+@register_model
+def plain18(**kwargs):
+    """Plain-18 of the paper (Table 1): ResNet-18's layers, no shortcuts."""
+    return _resnet("plain18", **kwargs)
+
+
+@register_model
+def plain34(**kwargs):
+    """Plain-34 of the paper (Table 1, Fig. 3 middle): ResNet-34's layers, no shortcuts."""
+    return _resnet("plain34", **kwargs)
+
+
+@register_model
+def cifar_plain20(**kwargs):
+    """CIFAR plain-20 of the paper (section 4.2): ``cifar_resnet20`` without shortcuts."""
+    return _resnet("cifar_plain20", **kwargs)
+
+
+@register_model
+def cifar_plain32(**kwargs):
+    """CIFAR plain-32 of the paper: ``cifar_resnet32`` without shortcuts."""
+    return _resnet("cifar_plain32", **kwargs)
+
+
+@register_model
+def cifar_plain44(**kwargs):
+    """CIFAR plain-44 of the paper: ``cifar_resnet44`` without shortcuts."""
+    return _resnet("cifar_plain44", **kwargs)
+
+
+@register_model
+def cifar_plain56(**kwargs):
+    """CIFAR plain-56 of the paper: ``cifar_resnet56`` without shortcuts."""
+    return _resnet("cifar_plain56", **kwargs)
+
+
+@register_model
+def cifar_plain110(**kwargs):
+    """CIFAR plain-110 of the paper: ``cifar_resnet110`` without shortcuts."""
+    return _resnet("cifar_plain110", **kwargs)

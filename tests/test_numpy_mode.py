@@ -119,8 +119,15 @@ def test_the_d2l_snippet_runs_verbatim():
     (lambda **kw: blocks.BottleneckV2(16, 1, True, in_channels=8), (2, 8, 6, 6)),
     (lambda **kw: blocks.BasicBlockV1b(8, 1, False, in_channels=8), (2, 8, 6, 6)),
     (lambda **kw: blocks.BottleneckV1b(16, 2, True, in_channels=8), (2, 8, 6, 6)),
+    (lambda **kw: blocks.BasicBlockV1(8, 2, True, in_channels=4, shortcut="A"), (2, 4, 6, 6)),
+    (lambda **kw: blocks.BasicBlockV2(12, 2, True, in_channels=4, shortcut="A",
+                                      kernel_size=4), (2, 4, 7, 7)),
+    (lambda **kw: blocks.BottleneckV1(16, 1, False, in_channels=16, shortcut="C"),
+     (2, 16, 6, 6)),
+    (lambda **kw: blocks.BasicBlockV1(8, 2, True, in_channels=4, shortcut=None), (2, 4, 6, 6)),
 ], ids=["Residual-1x1", "Residual", "BasicBlockV1", "BottleneckV1-groups", "BasicBlockV2",
-        "BottleneckV2", "BasicBlockV1b", "BottleneckV1b"])
+        "BottleneckV2", "BasicBlockV1b", "BottleneckV1b", "shortcut-A", "V2-A-even-kernel",
+        "shortcut-C", "plain"])
 def test_every_block_matches_legacy_mode(build, shape, tmp_path):
     def make(hybridize):
         blk = build()

@@ -7,7 +7,9 @@ EXPECTED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
             "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",
             "resnet200_v2", "resnet18_v1b", "resnet34_v1b", "resnet50_v1b", "resnet101_v1b",
             "resnet152_v1b", "resnext50_32x4d", "resnext101_32x4d", "cifar_resnet20",
-            "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110"}
+            "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110",
+            "plain18", "plain34", "cifar_plain20", "cifar_plain32", "cifar_plain44",
+            "cifar_plain56", "cifar_plain110"}
 
 
 def test_list_models_has_the_zoo():
