@@ -1,5 +1,5 @@
 """The ``gluon-resnet`` command: ``train``, ``evaluate``, ``export``, ``models``,
-``split-data``, ``predict`` and ``convert``.
+``split-data``, ``predict``, ``convert`` and ``lab`` (in :mod:`gluon_resnet.cli_lab`).
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
 :mod:`gluon_resnet.checkpoint`, :mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`,
@@ -564,6 +564,9 @@ def build_parser():
                    "[{class, prob}, ...]}")
     p.add_argument("--ctx", default="cpu", help="cpu or gpuN (default cpu)")
     p.set_defaults(func=_cmd_predict)
+
+    from . import cli_lab
+    cli_lab.add_parser(sub)
     return parser
 
 
