@@ -71,3 +71,34 @@ def test_numpy_mode_notebook_runs_d2l_and_the_library(tmp_path, monkeypatch, fmn
     test_acc, ours, theirs = eval([t for t in outputs if t.startswith("(0.")][-1])
     assert d2l_acc >= 0.4 and test_acc >= 0.4
     assert abs(test_acc - ours) < 1e-6 and abs(test_acc - theirs) < 1e-3
+
+
+@pytest.mark.slow
+def test_why_residuals_work_notebook_shows_the_claims(tmp_path, monkeypatch, fmnist_dir):
+    monkeypatch.setenv("GLUON_RESNET_NB_QUICK", "1")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(fmnist_dir))
+    nb = nbformat.read(os.path.join(REPO, "notebooks", "why_residuals_work.ipynb"),
+                       as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "\n".join("".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+                             for o in cell.get("outputs", []))
+                     for cell in nb.cells if cell.cell_type == "code")
+    assert "mxnet.numpy.ndarray" in text  # numpy mode throughout
+    # Option A adds no parameter to the plain net's; B and C add projections.
+    counts = dict(re.findall(r"(\(no shortcut\)|\{'shortcut': '[ABC]'\})\s+([\d,]+) param", text))
+    assert counts["(no shortcut)"] == counts["{'shortcut': 'A'}"] != counts["{'shortcut': 'B'}"]
+    # Claim 1: the plain-56 gradient ratio (stem / last stage) dwarfs the residual one.
+    ratios = dict(re.findall(r"(cifar_\w+)\s+gradient RMS: .* ratio\s+([\d.]+)", text))
+    assert float(ratios["cifar_plain56"]) > 10 * float(ratios["cifar_resnet56"])
+    # Claim 3: plain-56's gradients are shattered, residual-56's are not.
+    corr = {m: [float(v) for v in vals.split(", ")] for m, vals in
+            re.findall(r"(cifar_\w+)\s+correlation at distance \[.*?\]: (.*)", text)}
+    assert corr["cifar_plain56"][1] < 0.2 < corr["cifar_resnet56"][1]
+    # The constructed deep net computes what the shallow one does.
+    diff = float(re.search(r"max difference: (\S+)", text).group(1))
+    assert diff < 1e-4
+    assert "cifar_plain56 (from scratch)" in text
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells
+                 for o in c.get("outputs", []))
+    assert images >= 4
