@@ -56,31 +56,24 @@ def _stage_labels(net):
     """Map each block path to its stage: ``stageN`` inside the residual stages (whose
     prefixes end in ``stageN_``), ``stem`` before the first, ``head`` after the last. For
     nets without such stages, the top-level child (``features``, ``output``, ...)."""
-    labels, current, seen_stage = {}, None, False
+    stage_of, order = {}, []
     for path, block in _walk(net):
         if not path:
             continue
-        parent = path.rsplit(".", 1)[0] if "." in path else ""
+        parent = path.rpartition(".")[0]
         match = _STAGE.search(block.prefix or "")
-        if match and (not parent or labels.get(parent) in (None, "stem", "head")):
-            current, seen_stage = "stage" + match.group(1), True
-            labels[path] = current
-        elif parent and (labels.get(parent) or "").startswith("stage"):
-            labels[path] = labels[parent]
-        else:
-            labels[path] = None  # resolved below
-    if not seen_stage:
-        return {p: p.split(".")[0] for p in labels}
-    out, after = {}, False
-    for path in labels:
-        label = labels[path]
-        if label is None:
-            label = "head" if after else "stem"
-        elif label.startswith("stage"):
-            after = True
-        out[path] = label
-    # Containers that hold stages (``features``) are not themselves in one.
-    return out
+        if parent in stage_of:
+            stage_of[path] = stage_of[parent]
+        elif match:
+            stage_of[path] = "stage" + match.group(1)
+        order.append(path)
+    if not stage_of:
+        return {p: p.split(".")[0] for p in order}
+    labels, seen = {}, False
+    for path in order:
+        seen = seen or path in stage_of
+        labels[path] = stage_of.get(path, "head" if seen else "stem")
+    return labels
 
 
 def _check_batch(net, X, what):

@@ -258,3 +258,23 @@ def test_cli_lab_degradation_resumes_model_by_model_and_writes_curves(fmnist_dir
     assert open(os.path.join(out, "degradation.png"), "rb").read(4) == b"\x89PNG"
     code, _, err = run_main(["lab", "degradation", "--models", "cifar_plain2", "--epochs", "1"])
     assert code == 2 and "did you mean" in err
+
+
+def test_lab_functions_take_nets_without_stages_or_batchnorm():
+    """Any HybridBlock (the lineage's LeNet-like nets): per-layer results, the
+    top-level child as the stage, and conv/dense outputs as the responses."""
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(6, 5, padding=2, activation="sigmoid"), nn.AvgPool2D(2, 2),
+            nn.Conv2D(16, 5, activation="sigmoid"), nn.AvgPool2D(2, 2),
+            nn.Dense(120, activation="sigmoid"), nn.Dense(10))
+    net.initialize()
+    net.hybridize()
+    X, y = _batch(size=28)
+    norms = lab.gradient_norms(net, X, y)
+    assert [r["layer"] for r in norms["layers"]] == ["0", "2", "4", "5"]
+    assert list(norms["stages"]) == ["0", "2", "4", "5"]
+    rows = lab.layer_responses(net, X)
+    assert [r["layer"] for r in rows] == ["0", "2", "4", "5"]
+    with autograd.predict_mode():
+        first = net[0](X)
+    assert rows[0]["std"] == pytest.approx(float(first.asnumpy().std()), rel=1e-5)
