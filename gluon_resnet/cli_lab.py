@@ -244,7 +244,8 @@ def add_parser(sub):
     p.add_argument("--distances", type=_distances, default=[0.001, 0.01, 0.1],
                    help="neighbour distances, relative to the batch's std (default "
                    "0.001,0.01,0.1)")
-    p.add_argument("--seed", type=_int_in(0, what="an integer"), default=0)
+    p.add_argument("--seed", type=_int_in(0, what="an integer"), default=0,
+                   help="builds the nets and draws the neighbours (default 0)")
     p.add_argument("--runs", metavar="DIR", default=None,
                    help="measure the trained nets of `lab degradation --out DIR` "
                    "(DIR/MODEL) instead of nets at initialisation")
@@ -263,14 +264,18 @@ def add_parser(sub):
     p.add_argument("--models", type=_models, default=_models(DEFAULT_DEGRADATION_MODELS),
                    help="comma-separated model names (default %s)"
                    % DEFAULT_DEGRADATION_MODELS)
-    p.add_argument("--epochs", type=_int_in(1, what="an integer"), required=True)
-    p.add_argument("--batch-size", type=_int_in(1, what="an integer"), default=128)
-    p.add_argument("--lr", type=_float_in(0), default=0.1)
+    p.add_argument("--epochs", type=_int_in(1, what="an integer"), required=True,
+                   help="epochs per model (the schedule's milestones depend on it)")
+    p.add_argument("--batch-size", type=_int_in(1, what="an integer"), default=128,
+                   help="default 128, as the paper")
+    p.add_argument("--lr", type=_float_in(0), default=0.1,
+                   help="base learning rate (default 0.1, as the paper)")
     p.add_argument("--num-train", type=_int_in(10, 60000, "an integer"), default=None,
                    help="a class-stratified subset of the training set (default all 60,000)")
     p.add_argument("--num-test", type=_int_in(10, 10000, "an integer"), default=None,
                    help="a class-stratified subset of the test set (default all 10,000)")
-    p.add_argument("--seed", type=_int_in(0, what="an integer"), default=0)
+    p.add_argument("--seed", type=_int_in(0, what="an integer"), default=0,
+                   help="builds every net and orders the data (default 0)")
     p.add_argument("--data-dir", default=None, help="Fashion-MNIST directory")
     p.add_argument("--out", default=os.path.join("runs", "lab-degradation"),
                    help="where the runs and results go (default runs/lab-degradation)")
