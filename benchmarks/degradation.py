@@ -66,7 +66,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.models, args.epochs, args.num_train, args.num_test = \
-            "cifar_plain20,cifar_resnet20", 1, 64, 20
+            "cifar_plain20,cifar_resnet20,cifar_plain32", 1, 64, 20
         args.batch_size, args.depths, args.grad_batch = 32, "20", 8
     return args
 
@@ -123,7 +123,7 @@ def construction(args, models):
             if kind_s != kind_d or depth_d <= depth_s:
                 continue
             built = lab.deepen(nets[shallow], deep)
-            row = {"shallow": shallow, "deep": deep}
+            row = {"shallow_model": shallow, "deep_model": deep}
             for label, net in (("shallow", nets[shallow]), ("constructed", built),
                                ("from_scratch", nets[deep])):
                 row[label] = {"train_error": 1 - evaluate_accuracy(net, train_iter),
@@ -195,7 +195,7 @@ def tables(args, doc):
               "| shallow (trained) | deep | shallow train / test | constructed train / test | "
               "deep from scratch train / test |", "|---|---|---|---|---|"]
     for row in doc["construction"]:
-        lines.append("| %s | %s | %s | %s | %s |" % (row["shallow"], row["deep"], *[
+        lines.append("| %s | %s | %s | %s | %s |" % (row["shallow_model"], row["deep_model"], *[
             "%.2f / %.2f" % (100 * row[k]["train_error"], 100 * row[k]["test_error"])
             for k in ("shallow", "constructed", "from_scratch")]))
     lines += ["", "Machine:", ""] + machine_lines(doc["machine"])

@@ -19,9 +19,14 @@ def test_quick_degradation_benchmark_writes_every_result(tmp_path, fmnist_dir):
          "--data-dir", str(fmnist_dir)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads((tmp_path / "degradation.json").read_text())
-    assert set(doc["degradation"]["results"]) == {"cifar_plain20", "cifar_resnet20"}
+    assert set(doc["degradation"]["results"]) == {"cifar_plain20", "cifar_resnet20",
+                                                  "cifar_plain32"}
     assert set(doc["gradients_at_init"]) == {"cifar_plain20", "cifar_resnet20"}
     assert len(doc["responses_trained"]["cifar_plain20"]) == 19
+    # plain-20 deepened to plain-32 with identity blocks predicts exactly as plain-20.
+    [row] = doc["construction"]
+    assert (row["shallow_model"], row["deep_model"]) == ("cifar_plain20", "cifar_plain32")
+    assert row["constructed"] == row["shallow"]
     assert doc["machine"]["isa_flags"] is not None
     text = (tmp_path / "degradation.md").read_text()
     assert "<!-- measured: begin -->" in text and "| cifar_plain20 |" in text
