@@ -248,15 +248,24 @@ def load_parameters(net, path, ctx=None):
                                        filename=path)
         return net
     expected = net._collect_params_with_prefix()
-    missing, unexpected = set(expected) - set(loaded), set(loaded) - set(expected)
+    # A parameter shared by several blocks (GoogLeNet's output layer is also its head's)
+    # has several names; a file holds all of them (MXNet's save_parameters) or one
+    # (save_parameters here, and MXNet's with deduplicate=True).
+    names = {}
+    for key, param in expected.items():
+        names.setdefault(param, []).append(key)
+    missing = {keys[0] for keys in names.values() if not any(k in loaded for k in keys)}
+    unexpected = set(loaded) - set(expected)
     if missing or unexpected:
         raise ValueError(
             "%s does not fit %s: it lacks %d of the net's parameters (%s) and has %d the net "
             "does not (%s); it was probably saved from another architecture"
             % (path, name, len(missing), _brief(missing) or "none", len(unexpected),
                _brief(unexpected) or "none"))
+    # The last of a shared parameter's names, the one save_parameters keeps.
+    expected = {param: [k for k in keys if k in loaded][-1] for param, keys in names.items()}
     wrong = []
-    for key, param in expected.items():
+    for param, key in expected.items():
         want, got = param.shape, loaded[key].shape
         # A deferred size is 0 in legacy mode and -1 in numpy mode.
         if len(want) != len(got) or any(w > 0 and w != g for w, g in zip(want, got)):
@@ -269,7 +278,7 @@ def load_parameters(net, path, ctx=None):
                 wrong[0].split(":")[0]].shape[0]
         raise ValueError("%s does not fit %s: %d parameter shapes differ (%s)%s"
                          % (path, name, len(wrong), "; ".join(wrong[:3]), hint))
-    for key, param in expected.items():
+    for param, key in expected.items():
         param._load_init(loaded[key], ctx)
     return net
 
