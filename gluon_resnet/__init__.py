@@ -1,4 +1,5 @@
-"""gluon-resnet: the ResNet family as MXNet Gluon HybridBlocks.
+"""gluon-resnet: the ResNet family as MXNet Gluon HybridBlocks, and its lineage (LeNet,
+AlexNet, VGG, NiN, GoogLeNet, DenseNet).
 
 ``net = gluon_resnet.resnet18(ctx=mx.cpu())`` builds an initialised, hybridized net;
 ``gluon_resnet.list_models()`` names them all.
@@ -9,6 +10,12 @@ from .blocks import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  #
                      resnet_block)
 from .deploy import Predictor, export_checkpoint, export_net, load_predictor  # noqa: F401
 from .export import export, load_exported  # noqa: F401
+from . import lineage  # noqa: F401
+from .lineage import *  # noqa: F401,F403  (the network classes)
+from .lineage import (alexnet, d2l_alexnet, d2l_densenet, d2l_googlenet,  # noqa: F401
+                      d2l_lenet, d2l_nin, d2l_resnet18, d2l_vgg11, densenet121, densenet161,
+                      densenet169, densenet201, googlenet, lenet, nin, vgg11, vgg11_bn, vgg13,
+                      vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from .params import load_parameters, save_parameters  # noqa: F401
 from .registry import get_model, list_models, register_model  # noqa: F401
 from .resnet import *  # noqa: F401,F403  (the network classes)

@@ -11,7 +11,8 @@ built. So a net runs in the interface it was built in.
 
 This module holds what the rest of the package needs for that:
 
-* :func:`relu`, the one raw operator the blocks call, picked at call time;
+* :func:`relu` and :func:`concat`, the raw operators the blocks call, picked at call
+  time;
 * :func:`check_input`, the clear error for an array of the other interface, or a call
   with the other interface on;
 * :func:`as_current` / :func:`as_legacy`, zero-copy conversions;
@@ -26,9 +27,9 @@ import contextlib
 import mxnet as mx
 from mxnet.util import is_np_array, np_array, np_shape
 
-__all__ = ["is_np_array", "relu", "mode_name", "check_input", "as_current", "as_legacy",
-           "legacy_mode", "file_semantics", "interface", "block_mode", "is_legacy_array",
-           "is_np_ndarray"]
+__all__ = ["is_np_array", "relu", "concat", "mode_name", "check_input", "as_current",
+           "as_legacy", "legacy_mode", "file_semantics", "interface", "block_mode",
+           "is_legacy_array", "is_np_ndarray"]
 
 
 def relu(F, x):
@@ -37,6 +38,16 @@ def relu(F, x):
     if is_np_array():
         return F.npx.activation(x, act_type="relu")
     return F.Activation(x, act_type="relu")
+
+
+def concat(F, xs, axis=1):
+    """Concatenate the arrays (or symbols) ``xs`` along ``axis`` with the operator of the
+    interface that is on (``F.np.concatenate`` in numpy mode, ``F.concat`` in legacy
+    mode); MXNet's ``HybridConcurrent`` calls ``F.concat`` only, which refuses numpy
+    arrays."""
+    if is_np_array():
+        return F.np.concatenate(list(xs), axis=axis)
+    return F.concat(*xs, dim=axis)
 
 
 def mode_name(np_mode=None):

@@ -383,12 +383,22 @@ def _cmd_convert(args):
     return 0
 
 
+def _summary_shape(name):
+    """The input a model is summarised at: the images it is made for (its lineage spec:
+    1x28x28 or the chapter's size for the d2l forms), 3x32x32 for the CIFAR ResNets,
+    3x224x224 for the ImageNet forms."""
+    from .lineage import SPECS
+    if name in SPECS:
+        return (1,) + tuple(SPECS[name].input_shape)
+    return (1, 3, 32, 32) if name.startswith("cifar_") else (1, 3, 224, 224)
+
+
 def _cmd_models(args):
     from .registry import get_model, list_models
     from .summary import summary
     print("%-18s %14s %10s  %s" % ("model", "params", "MACs", "input"))
     for name in list_models():
-        shape = (1, 3, 32, 32) if name.startswith("cifar_") else (1, 3, 224, 224)
+        shape = _summary_shape(name)
         # Parameters stay uninitialised: the summary only infers shapes (initialising
         # every model would queue seconds of random-number work for nothing).
         s = summary(get_model(name, hybridize=False, initialize=False), shape)
@@ -519,8 +529,10 @@ def build_parser():
     p = sub.add_parser("models", help="list the registered models with parameters and "
                        "multiply-adds",
                        description="Every registered model with its parameter count and "
-                       "multiply-adds per image, at 3x224x224 (3x32x32 for cifar_*), with "
-                       "the default number of classes.")
+                       "multiply-adds per image, with the default number of classes, at "
+                       "the input it is made for: 3x224x224, 3x32x32 for cifar_*, 1x32x32 "
+                       "for lenet, the chapter's size for the d2l_* forms (1x28x28 to "
+                       "1x224x224).")
     p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("convert", help="rewrite an old checkpoint (format 1, pickled states) "

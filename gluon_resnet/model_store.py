@@ -50,6 +50,21 @@ PUBLISHED = {
     "cifar_resnet56": ("gluoncv", "cifar_resnet56_v1", "2fb251e60babdceb103e9659b3baa0dea20a14d7"),
     "cifar_resnet110": ("gluoncv", "cifar_resnet110_v1",
                         "a0e1f860475bf5369f6da07e0c2e03a4ae9cff9c"),
+    # The lineage (gluon_resnet.lineage).
+    "alexnet": ("mxnet", "alexnet", "44335d1f0046b328243b32a26a4fbd62d9057b45"),
+    "vgg11": ("mxnet", "vgg11", "dd221b160977f36a53f464cb54648d227c707a05"),
+    "vgg13": ("mxnet", "vgg13", "6bc5de58a05a5e2e7f493e2d75a580d83efde38c"),
+    "vgg16": ("mxnet", "vgg16", "e660d4569ccb679ec68f1fd3cce07a387252a90a"),
+    "vgg19": ("mxnet", "vgg19", "ad2f660d101905472b83590b59708b71ea22b2e5"),
+    "vgg11_bn": ("mxnet", "vgg11_bn", "ee79a8098a91fbe05b7a973fed2017a6117723a8"),
+    "vgg13_bn": ("mxnet", "vgg13_bn", "7d97a06c3c7a1aecc88b6e7385c2b373a249e95e"),
+    "vgg16_bn": ("mxnet", "vgg16_bn", "7f01cf050d357127a73826045c245041b0df7363"),
+    "vgg19_bn": ("mxnet", "vgg19_bn", "f360b758e856f1074a85abd5fd873ed1d98297c3"),
+    "densenet121": ("mxnet", "densenet121", "f27dbf2dbd5ce9a80b102d89c7483342cd33cb31"),
+    "densenet161": ("mxnet", "densenet161", "b6c8a95717e3e761bd88d145f4d0a214aaa515dc"),
+    "densenet169": ("mxnet", "densenet169", "2603f878403c6aa5a71a124c4a3307143d6820e9"),
+    "densenet201": ("mxnet", "densenet201", "1cdbc116bc3a1b65832b18cf53e1cb8e7da017eb"),
+    "googlenet": ("gluoncv", "googlenet", "c7c89366fb4410c0aeb34827795f7dab9423f950"),
 }
 
 # What a failed download raises; anything else (disk full, permissions) propagates as is.

@@ -14,8 +14,8 @@ import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from . import arrays, blocks
-from .params import load_parameters
+from . import blocks
+from .netbase import CheckedNet, finish
 from .registry import register_model
 
 __all__ = ["ResNetV1", "ResNetV2", "ResNetV1b", "SPECS"]
@@ -23,10 +23,8 @@ __all__ = ["ResNetV1", "ResNetV2", "ResNetV1b", "SPECS"]
 _STEMS = ("imagenet", "thumbnail", "cifar")
 
 
-class _ResNetBase(HybridBlock):
-    """Shared input checks: a net names what it expects before MXNet fails obscurely."""
-
-    model_name = None
+class _ResNetBase(CheckedNet, HybridBlock):
+    """The ResNets' argument checks; the input checks are :class:`CheckedNet`'s."""
 
     def _setup(self, stem, layers, channels, in_channels, strides, stems=_STEMS):
         """Check the arguments; returns the stride of each stage."""
@@ -45,41 +43,16 @@ class _ResNetBase(HybridBlock):
             raise ValueError("strides needs one positive int per stage (%d), got %r"
                              % (len(layers), strides))
         self.stem = stem
-        self.in_channels = in_channels
         self.strides = strides
-        # MXNet's convolution layers fix their operator for the interface that is on
-        # when they are built: the net runs in that interface.
-        self.np_mode = arrays.is_np_array()
-        self.min_size = 4 if stem == "imagenet" else 1
+        min_size = 4 if stem == "imagenet" else 1
         for s in strides:
-            self.min_size *= s
+            min_size *= s
+        self._setup_checks(in_channels, min_size)
         return strides
 
-    def _first_conv(self):
-        """The stem convolution, whose weight shape tells the inferred input channels."""
-        raise NotImplementedError
-
-    def forward(self, x, *args):
-        if isinstance(x, mx.nd.NDArray):  # mx.np.ndarray too
-            arrays.check_input(x, self.model_name or type(self).__name__, self.np_mode)
-            self._check_input(x.shape)
-        return super().forward(x, *args)
-
-    def _check_input(self, shape):
-        name = self.model_name or type(self).__name__
-        if len(shape) != 4:
-            raise ValueError("%s expects a 4-D batch (N, C, H, W), got shape %s"
-                             % (name, tuple(shape)))
-        # A deferred size is 0 in legacy mode and -1 in numpy mode: unknown if <= 0.
-        expected = self.in_channels or self._first_conv().weight.shape[1]
-        if expected > 0 and shape[1] != expected:
-            raise ValueError("%s expects %d input channels, got %d; pass in_channels=%d"
-                             % (name, expected, shape[1], shape[1]))
-        height, width = shape[2:]
-        if min(height, width) < self.min_size:
-            hint = "; pass thumbnail=True for small images" if self.stem == "imagenet" else ""
-            raise ValueError(
-                "%s (stem %r) downsamples by %d and needs inputs of at least %dx%d pixels, "
+    def _too_small(self, name, height, width):
+        hint = "; pass thumbnail=True for small images" if self.stem == "imagenet" else ""
+        return ("%s (stem %r) downsamples by %d and needs inputs of at least %dx%d pixels, "
                 "got %dx%d; resize the images%s"
                 % (name, self.stem, self.min_size, self.min_size, self.min_size, height,
                    width, hint))
@@ -377,18 +350,7 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
     net = net_class(block, layers, channels, classes=classes, stem=stem,
                     in_channels=in_channels, zero_init_residual=zero_init_residual,
                     **dict(block_kwargs, **kwargs))
-    net.model_name = name
-    ctx = ctx if ctx is not None else mx.cpu()
-    if pretrained:
-        if pretrained is True:
-            from .model_store import get_model_file
-            pretrained = get_model_file(name, root=root)
-        load_parameters(net, pretrained, ctx=ctx)
-    elif initialize:
-        net.initialize(_INIT, ctx=ctx)
-    if hybridize:
-        net.hybridize(static_alloc=True)
-    return net
+    return finish(net, name, _INIT, ctx, pretrained, initialize, hybridize, root)
 
 
 # The factories. Each takes the keyword arguments documented in `_resnet`.

@@ -5,6 +5,7 @@ import pathlib
 import socket
 
 import gluon_resnet  # noqa: F401  (first: bridges numpy/distutils gaps before mxnet loads)
+from gluon_resnet.arrays import as_current
 import mxnet as mx
 import numpy as np
 import pytest
@@ -15,9 +16,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # The longest test files, longest first: `make test` runs files on parallel workers in
 # collection order, and starting these first keeps one from finishing alone at the end.
-_LONG_FILES = ["test_numpy_mode.py", "test_resnet.py", "test_reference_weights.py",
-               "test_benchmarks.py", "test_checkpoint.py", "test_train.py", "test_deploy.py",
-               "test_d2l.py", "test_notebook.py"]
+_LONG_FILES = ["test_numpy_mode.py", "test_resnet.py", "test_lineage.py",
+               "test_reference_weights.py", "test_benchmarks.py", "test_checkpoint.py",
+               "test_train.py", "test_deploy.py", "test_d2l.py", "test_notebook.py"]
 
 
 def pytest_collection_modifyitems(items):
@@ -109,7 +110,7 @@ def randomize(net, x=None, seed=0):
         else:
             fan_in = int(np.prod(shape[1:]))
             value = rng.normal(0, np.sqrt(2.0 / fan_in), shape)
-        param.set_data(mx.nd.array(value))
+        param.set_data(as_current(mx.nd.array(value)))  # mx.np in numpy mode
     if x is not None:
         bns = []
         _collect_batchnorms(net, bns)
@@ -136,7 +137,12 @@ def _collect_batchnorms(block, out):
 # One model of each family and block type. The Python 3.12+ run of `make test` checks these
 # and leaves the rest of the per-model sweeps (marked `sweep`) to the main run.
 REPRESENTATIVE = {"resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
-                  "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20", "cifar_plain20"}
+                  "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20", "cifar_plain20",
+                  # the lineage: one per architecture (d2l's DenseNet stands for the
+                  # concatenating nets' numpy-mode gradients: densenet121's take 10 s),
+                  # and one d2l chapter form
+                  "lenet", "alexnet", "vgg11_bn", "nin", "googlenet", "d2l_densenet",
+                  "d2l_lenet"}
 
 
 def sweep(names):

@@ -101,12 +101,22 @@ def test_models_lists_every_model_with_summary_parameter_counts():
     assert code == 0
     rows = {line.split()[0]: line.split() for line in stdout.splitlines()[1:]}
     assert sorted(rows) == list_models()
+    shapes = {name: tuple(int(d) for d in row[4].split("x")) for name, row in rows.items()}
     for name, row in rows.items():
-        shape = (1, 3, 32, 32) if name.startswith("cifar_") else (1, 3, 224, 224)
-        s = summary(get_model(name, hybridize=False), shape)
+        # The ResNets initialised (a summary does not depend on it), the lineage's large
+        # nets (VGG: 130-140 M parameters) not, which saves seconds of random numbers.
+        net = get_model(name, hybridize=False, initialize="resnet" in name or "plain" in name)
+        s = summary(net, (1,) + shapes[name])
         assert int(row[1].replace(",", "")) == s.total_params, name
         assert float(row[2]) == pytest.approx(s.total_macs / 1e9, abs=0.006), name
-    assert rows["resnet18"][1] == "11,689,512"  # the published figure
+    # The images each is made for.
+    assert shapes["resnet18"] == shapes["alexnet"] == shapes["densenet121"] == (3, 224, 224)
+    assert shapes["cifar_resnet20"] == (3, 32, 32) and shapes["lenet"] == (1, 32, 32)
+    assert shapes["d2l_lenet"] == (1, 28, 28) and shapes["d2l_resnet18"] == (1, 96, 96)
+    assert shapes["d2l_nin"] == (1, 224, 224)
+    # The published figures (torchvision's counts of the same architectures).
+    assert rows["resnet18"][1] == "11,689,512"
+    assert rows["alexnet"][1] == "61,100,840" and rows["vgg16"][1] == "138,357,544"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -28,7 +28,10 @@ EXPECTED_NAMES = (
     + ["resnet%d_v2" % d for d in (18, 34, 50, 101, 152)]
     + ["resnet%d_v1b" % d for d in (18, 34, 50, 101, 152)]
     + ["resnext50_32x4d", "resnext101_32x4d"]
-    + ["cifar_resnet%d" % d for d in (20, 56, 110)])
+    + ["cifar_resnet%d" % d for d in (20, 56, 110)]
+    + ["alexnet", "googlenet"]
+    + ["vgg%d%s" % (d, bn) for d in (11, 13, 16, 19) for bn in ("", "_bn")]
+    + ["densenet%d" % d for d in (121, 161, 169, 201)])
 
 
 # --- the table against MXNet's and GluonCV's own stores ---------------------------------

@@ -9,7 +9,12 @@ EXPECTED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
             "resnet152_v1b", "resnext50_32x4d", "resnext101_32x4d", "cifar_resnet20",
             "cifar_resnet32", "cifar_resnet44", "cifar_resnet56", "cifar_resnet110",
             "plain18", "plain34", "cifar_plain20", "cifar_plain32", "cifar_plain44",
-            "cifar_plain56", "cifar_plain110"}
+            "cifar_plain56", "cifar_plain110",
+            # the lineage
+            "lenet", "alexnet", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn",
+            "vgg16_bn", "vgg19_bn", "nin", "googlenet", "densenet121", "densenet161",
+            "densenet169", "densenet201", "d2l_lenet", "d2l_alexnet", "d2l_vgg11", "d2l_nin",
+            "d2l_googlenet", "d2l_resnet18", "d2l_densenet"}
 
 
 def test_list_models_has_the_zoo():
@@ -33,8 +38,10 @@ def test_register_model_rejects_duplicates():
 def test_unknown_name_lists_close_matches():
     with pytest.raises(ValueError, match=r"unknown model 'resnet51'.*resnet50"):
         gluon_resnet.get_model("resnet51")
+    with pytest.raises(ValueError, match=r"unknown model 'vgg17'.*vgg16"):
+        gluon_resnet.get_model("vgg17")
     with pytest.raises(ValueError, match="list_models"):
-        gluon_resnet.get_model("vgg16")
+        gluon_resnet.get_model("inception_v3")
 
 
 def test_get_model_passes_arguments():
