@@ -286,7 +286,14 @@ def restore_optimizer(trainer, path, info, where):
         raise ValueError("%s has no optimizer record" % where)
     updaters = _updaters(trainer)
     _check_counts(info, len(trainer._params), where)
-    arrays = {k: as_legacy(v) for k, v in load_arrays(path).items()}
+    loaded = load_arrays(path)
+    # An optimizer without state arrays (SGD without momentum) saved an empty file,
+    # which MXNet reads back as an empty list.
+    if isinstance(loaded, list):
+        if loaded:
+            raise ValueError("%s: its optimizer state file holds unnamed arrays" % where)
+        loaded = {}
+    arrays = {k: as_legacy(v) for k, v in loaded.items()}
     states = {}
     for index, layout in info["states"]:
         states[index] = _unflatten_state(layout, arrays, where)

@@ -342,6 +342,24 @@ def test_resume_gives_the_same_params_and_history(data, tmp_path):
         np.testing.assert_array_equal(v, b[k], err_msg=k)
 
 
+def test_sgd_without_momentum_resumes(data, tmp_path):
+    """No optimizer state arrays at all (d2l's plain SGD): the empty state file resumes."""
+    def run(directory, callbacks=(), resume=False):
+        net = small_net(8)
+        history = T.train(net, *data(32, 96, 32, seed=3), 2, 0.05, momentum=0.0,
+                          checkpoint_dir=directory, resume=resume, seed=11,
+                          callbacks=callbacks)
+        return net, history
+    straight, h_straight = run(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", callbacks=[StopAfter(1)])
+    resumed, h_resumed = run(tmp_path / "b", resume=True)
+    assert h_resumed.loss == pytest.approx(h_straight.loss, rel=1e-6)
+    a, b = params_np(straight), params_np(resumed)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-6, atol=1e-6, err_msg=k)
+
+
 def test_existing_checkpoint_is_not_overwritten_without_resume(data, tmp_path):
     train_iter, test_iter = data(32, 64, 32)
     T.train(small_net(9), train_iter, test_iter, 1, 0.05, checkpoint_dir=tmp_path)
