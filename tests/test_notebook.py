@@ -102,3 +102,31 @@ def test_why_residuals_work_notebook_shows_the_claims(tmp_path, monkeypatch, fmn
     images = sum("image/png" in o.get("data", {}) for c in nb.cells
                  for o in c.get("outputs", []))
     assert images >= 4
+
+
+@pytest.mark.slow
+def test_lineage_notebook_shows_each_idea_and_trains_every_d2l_form(tmp_path, monkeypatch,
+                                                                    fmnist_dir):
+    monkeypatch.setenv("GLUON_RESNET_NB_QUICK", "1")
+    monkeypatch.setenv("FASHION_MNIST_DIR", str(fmnist_dir))
+    nb = nbformat.read(os.path.join(REPO, "notebooks", "lineage.ipynb"), as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    text = "\n".join("".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+                             for o in cell.get("outputs", []))
+                     for cell in nb.cells if cell.cell_type == "code")
+    assert "Total params: 61,706" in text                       # LeNet
+    # VGG's argument: 64 -> 64 channels, 5x5 = 64*64*25 + 64; two 3x3 = 2*(64*64*9 + 64).
+    assert "one 5x5: 102464 parameters; two 3x3: 73856" in text
+    assert "output: (1, 256, 28, 28)" in text                   # Inception 3a
+    # Inception's 1x1 reductions: the whole block costs less than its 3x3 and 5x5 paths
+    # would without them.
+    without = int(re.search(r"straight from 192 channels: (\d+) M", text).group(1))
+    with_ = int(re.search(r"with its 1x1 reductions:\s+(\d+) M", text).group(1))
+    assert with_ < without
+    assert "(4, 23, 8, 8)" in text                              # d2l's DenseBlock example
+    accs = re.findall(r"(d2l_\w+)\s+test accuracy ([0-9.]+)", text)
+    assert [n for n, _ in accs] == ["d2l_lenet", "d2l_alexnet", "d2l_vgg11", "d2l_nin",
+                                    "d2l_googlenet", "d2l_resnet18", "d2l_densenet"]
+    assert all(0 <= float(a) <= 1 for _, a in accs)
+    assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
