@@ -71,10 +71,6 @@ def parse_args(argv=None):
     return args
 
 
-def _figure(ncols):
-    return cli_lab._figure(ncols)
-
-
 def _batch(args, n):
     _, test_iter = load_data_fashion_mnist(n, root=args.data_dir, num_train=10, num_test=n,
                                            shuffle=False, mean=FASHION_MNIST_MEAN,
@@ -132,14 +128,8 @@ def construction(args, models):
     return rows
 
 
-def _save(fig, path):
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-
-
 def plots(args, grads, responses):
-    fig, (a, b) = _figure(2)
+    fig, (a, b) = cli_lab._figure(2)
     deepest = max(g["depth"] for g in grads.values())
     lab.plot_gradient_norms(a, {n: g["gradient_norms"] for n, g in grads.items()
                                 if g["depth"] in (56, deepest)})
@@ -154,13 +144,13 @@ def plots(args, grads, responses):
     b.set_ylim(-0.05, 1.05)
     b.set_title("shattered gradients, at initialisation")
     b.legend()
-    _save(fig, os.path.join(args.out, "degradation_gradients.png"))
-    fig, (a, b) = _figure(2)
+    cli_lab._save_figure(fig, os.path.join(args.out, "degradation_gradients.png"))
+    fig, (a, b) = cli_lab._figure(2)
     lab.plot_layer_responses(a, responses)
     lab.plot_layer_responses(b, responses, sort=True)
     a.set_title("layer responses of the trained nets (std)")
     b.set_title("sorted by magnitude (the paper's Fig. 7)")
-    _save(fig, os.path.join(args.out, "degradation_responses.png"))
+    cli_lab._save_figure(fig, os.path.join(args.out, "degradation_responses.png"))
 
 
 def tables(args, doc):
