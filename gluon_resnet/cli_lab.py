@@ -147,11 +147,9 @@ class _WriteDegradation:
         self.out, self.done, self.name, self.settings = out, done, name, settings
 
     def on_epoch_end(self, state):
-        h = state.history
-        current = {"train_error": [1 - a for a in h.train_acc],
-                   "test_error": [1 - a for a in h.test_acc], "loss": list(h.loss),
-                   "epoch_time": list(h.epoch_time)}
-        write_degradation(self.out, dict(self.done, **{self.name: current}), self.settings)
+        from .lab import history_errors
+        write_degradation(self.out, dict(self.done, **{self.name: history_errors(state.history)}),
+                          self.settings)
 
 
 def write_degradation(out, results, settings):

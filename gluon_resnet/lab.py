@@ -34,8 +34,8 @@ from mxnet.gluon import nn
 from .arrays import _blocks, as_current, interface, is_np_array
 
 __all__ = ["Identity", "gradient_norms", "gradient_correlation", "layer_responses",
-           "degradation", "deepen", "DEGRADATION_SCHEDULE", "plot_gradient_norms",
-           "plot_layer_responses", "plot_degradation"]
+           "degradation", "history_errors", "deepen", "DEGRADATION_SCHEDULE",
+           "plot_gradient_norms", "plot_layer_responses", "plot_degradation"]
 
 
 # --------------------------------------------------------------------------------------
@@ -519,10 +519,12 @@ def degradation(models, epochs, out=None, resume=False, batch_size=128, lr=0.1, 
     results = {}
     ctx = ctx or mx.cpu()
     with interface(is_np_array() if np_mode is None else np_mode):
+        train_iter, test_iter = load_data_fashion_mnist(
+            batch_size, root=data_dir, ctx=ctx, seed=seed, num_train=num_train,
+            num_test=num_test, mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD)
+        order = train_iter.rng_state()  # every model sees the data in the same order
         for name in models:
-            train_iter, test_iter = load_data_fashion_mnist(
-                batch_size, root=data_dir, ctx=ctx, seed=seed, num_train=num_train,
-                num_test=num_test, mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD)
+            train_iter.set_rng_state(order)
             mx.random.seed(seed)
             np.random.seed(seed)
             net = get_model(name, classes=10, in_channels=1, ctx=ctx,
@@ -535,11 +537,16 @@ def degradation(models, epochs, out=None, resume=False, batch_size=128, lr=0.1, 
                 resume=resume, callbacks=list(callbacks(name)) if callbacks else (),
                 metadata={"lab": "degradation", "num_train": num_train,
                           "num_test": num_test, "batch_size": batch_size})
-            results[name] = {"train_error": [1 - a for a in history.train_acc],
-                             "test_error": [1 - a for a in history.test_acc],
-                             "loss": list(history.loss),
-                             "epoch_time": list(history.epoch_time)}
+            results[name] = history_errors(history)
     return results
+
+
+def history_errors(history):
+    """What :func:`degradation` reports of one model's :class:`~gluon_resnet.History`:
+    ``train_error``, ``test_error``, ``loss`` and ``epoch_time`` per epoch."""
+    return {"train_error": [1 - a for a in history.train_acc],
+            "test_error": [1 - a for a in history.test_acc],
+            "loss": list(history.loss), "epoch_time": list(history.epoch_time)}
 
 
 # --------------------------------------------------------------------------------------

@@ -198,6 +198,11 @@ def test_degradation_is_train_on_the_same_data_schedule_and_seed(fmnist_dir, tmp
                               **kw)
     for key in ("train_error", "test_error", "loss"):
         assert resumed["cifar_plain20"][key] == got["cifar_plain20"][key]
+    # Several models in one call: each trains on the data in the same order as alone.
+    both = lab.degradation(["cifar_plain20", "cifar_resnet20"], 1, **kw)
+    alone = lab.degradation(["cifar_resnet20"], 1, **kw)
+    assert both["cifar_resnet20"]["loss"] == alone["cifar_resnet20"]["loss"]
+    assert both["cifar_resnet20"]["train_error"] == alone["cifar_resnet20"]["train_error"]
     with pytest.raises(ValueError, match="unknown model 'cifar_plain21'"):
         lab.degradation(["cifar_plain21"], 1)
 
