@@ -6,10 +6,14 @@ Each of ``d2l_lenet``, ``d2l_alexnet``, ``d2l_vgg11``, ``d2l_nin``, ``d2l_google
 the chapter's learning rate, epochs, batch size and resize), with ``gluon_resnet.train``
 and a checkpoint per model, so the run resumes model by model and epoch by epoch (run
 the same command again). Recorded per model: parameters, multiply-adds per image (at the
-chapter's input size), seconds per epoch, test accuracy, and accuracy per GFLOP.
+chapter's input size), training images per second and seconds per epoch (medians over
+the epochs, so one disturbed epoch does not move them), test accuracy, and accuracy per
+GFLOP.
 
 ``--num-train`` / ``--epochs`` shorten the schedule where the chapters' does not fit the
-machine (the results file must then say so). Outputs in ``--out`` (default
+machine (the results file must then say so); ``--full-schedule`` names models that keep
+the chapter's whole schedule all the same (cheap ones, such as LeNet, whose sigmoid
+layers need many steps before they learn at all). Outputs in ``--out`` (default
 ``benchmarks/results``): ``lineage.json``, ``lineage.png`` (test accuracy against
 multiply-adds, one point per model) and the table between the markers of ``lineage.md``
 (created if missing).
@@ -22,6 +26,7 @@ Usage::
 import argparse
 import os
 import re
+import statistics
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -49,6 +54,7 @@ CHAPTERS = {
     "d2l_resnet18": dict(lr=0.05, epochs=10, batch_size=256, resize=96),
     "d2l_densenet": dict(lr=0.1, epochs=10, batch_size=256, resize=96),
 }
+FASHION_MNIST_TRAIN = 60000
 BEGIN, END = "<!-- measured: begin -->", "<!-- measured: end -->"
 
 
@@ -60,6 +66,9 @@ def parse_args(argv=None):
     p.add_argument("--num-train", type=int, default=None,
                    help="a class-stratified subset of the 60,000 training images")
     p.add_argument("--num-test", type=int, default=None)
+    p.add_argument("--full-schedule", default="",
+                   help="models (comma-separated) trained on all 60,000 images for the "
+                   "chapter's epochs whatever --num-train and --epochs say")
     p.add_argument("--runs", default=os.path.join("runs", "lineage"))
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
@@ -67,24 +76,28 @@ def parse_args(argv=None):
                    help="a tiny configuration that checks the script runs")
     args = p.parse_args(argv)
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in args.models if m not in CHAPTERS]
+    args.full_schedule = [m.strip() for m in args.full_schedule.split(",") if m.strip()]
+    unknown = [m for m in args.models + args.full_schedule if m not in CHAPTERS]
     if unknown:
         p.error("--models: %s not among %s" % (", ".join(unknown), ", ".join(CHAPTERS)))
     if args.quick:
         args.models = ["d2l_lenet", "d2l_resnet18"]
         args.epochs, args.num_train, args.num_test = 1, 64, 32
+        args.full_schedule = []
     return args
 
 
 def run_model(args, name):
     chapter = CHAPTERS[name]
-    epochs = args.epochs or chapter["epochs"]
+    full = name in args.full_schedule
+    epochs = chapter["epochs"] if full else args.epochs or chapter["epochs"]
+    num_train = None if full else args.num_train
     resize = chapter["resize"]
     if args.quick and resize:
         resize = SPECS[name].min_size if SPECS[name].min_size > 1 else 32
     train_iter, test_iter = load_data_fashion_mnist(
         chapter["batch_size"], resize=resize, root=args.data_dir, seed=0,
-        num_train=args.num_train, num_test=args.num_test)
+        num_train=num_train, num_test=args.num_test)
     mx.random.seed(0)
     net = get_model(name)
     # d2l's train_ch6: Xavier initialisation, SGD without momentum.
@@ -99,21 +112,26 @@ def run_model(args, name):
     acc = history.test_acc[-1]
     gflops = s.total_macs / 1e9
     return {"params": s.total_params, "macs": s.total_macs, "input": [1, size, size],
+            "num_train": num_train or FASHION_MNIST_TRAIN,
             "epochs": epochs, "lr": chapter["lr"], "batch_size": chapter["batch_size"],
             "test_acc": acc, "train_acc": history.train_acc[-1],
-            "epoch_seconds": sum(history.epoch_time) / len(history),
+            "epoch_seconds": statistics.median(history.epoch_time),
+            "train_images_per_second": statistics.median(history.throughput),
             "acc_per_gflop": acc / gflops if gflops else None,
             "history": history.to_dict()}
 
 
 def table(results):
-    lines = ["| model | input | params | multiply-adds | epochs | lr | batch | s/epoch | "
-             "test acc | acc per GFLOP |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | input | params | multiply-adds | train images | epochs | lr | batch | "
+             "train img/s | s/epoch | test acc | acc per GFLOP |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        lines.append("| %s | %s | %.2f M | %.1f M | %d | %g | %d | %.0f | %.3f | %s |" % (
-            name, "x".join(map(str, r["input"])), r["params"] / 1e6, r["macs"] / 1e6,
-            r["epochs"], r["lr"], r["batch_size"], r["epoch_seconds"], r["test_acc"],
-            "%.2f" % r["acc_per_gflop"] if r["acc_per_gflop"] else "-"))
+        lines.append("| %s | %s | %.2f M | %.1f M | %s | %d | %g | %d | %.0f | %.0f | %.3f | %s |"
+                     % (name, "x".join(map(str, r["input"])), r["params"] / 1e6,
+                        r["macs"] / 1e6, "{:,}".format(r["num_train"]), r["epochs"], r["lr"],
+                        r["batch_size"], r["train_images_per_second"], r["epoch_seconds"],
+                        r["test_acc"],
+                        "%.2f" % r["acc_per_gflop"] if r["acc_per_gflop"] else "-"))
     return "\n".join(lines)
 
 
@@ -143,6 +161,7 @@ def main(argv=None):
     doc = {"command": "python benchmarks/lineage.py " + " ".join(
                sys.argv[1:] if argv is None else argv),
            "machine": info, "num_train": args.num_train, "num_test": args.num_test,
+           "full_schedule": args.full_schedule,
            "results": results}
     write_json(os.path.join(args.out, "lineage.json"), doc)
     plot(results, os.path.join(args.out, "lineage.png"))

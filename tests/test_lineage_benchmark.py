@@ -32,5 +32,5 @@ def test_quick_lineage_benchmark_trains_resumably_and_writes_results(tmp_path, f
     redo = json.loads((tmp_path / "lineage.json").read_text())["results"]
     for name in results:
         assert redo[name]["history"] == results[name]["history"]
-    assert "| d2l_lenet | 1x28x28 | 0.06 M | 0.4 M |" in (tmp_path / "lineage.md").read_text()
+    assert "| d2l_lenet | 1x28x28 | 0.06 M | 0.4 M | 64 | 1 | 0.9 | 256 |" in (tmp_path / "lineage.md").read_text()
     assert (tmp_path / "lineage.png").read_bytes().startswith(b"\x89PNG")
