@@ -6,25 +6,13 @@ result records this beside its numbers.
 import datetime
 import os
 import platform
-import re
 
-#: The ISA flags that decide which kernels MXNet's oneDNN (and PyTorch) can use.
-ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
-             "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+from gluon_resnet.cpu import REPORTED_FLAGS as ISA_FLAGS, amx_status, read_cpuinfo
 
 
 def cpu():
     """``(model name, [ISA flags present])`` from /proc/cpuinfo (Linux), else platform's."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            text = f.read()
-        m = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-        model = m.group(1).strip() if m else model
-        m = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-        flags = set(m.group(1).split()) if m else set()
-    except OSError:
-        pass
+    model, flags = read_cpuinfo()
     return model, [f for f in ISA_FLAGS if f in flags]
 
 
@@ -36,7 +24,8 @@ def machine_info():
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
             "python": platform.python_version(), "mxnet": mx.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+            "amx": amx_status()}
 
 
 def machine_lines(info):
@@ -45,4 +34,6 @@ def machine_lines(info):
                 info["cpu"], info["cpu_count"], " ".join(info["isa_flags"]) or "none listed"),
             "- Python %s, MXNet %s, OMP_NUM_THREADS=%s" % (
                 info["python"], info["mxnet"], info["OMP_NUM_THREADS"]),
-            "- %s; load average at start %s" % (info["date"], info["loadavg_start"])]
+            "- %s; load average at start %s" % (info["date"], info["loadavg_start"])] + (
+            ["- oneDNN AMX: %s (%s)" % ("on" if info["amx"]["amx"] else "off",
+                                        info["amx"]["reason"])] if "amx" in info else [])

@@ -31,4 +31,15 @@ from .resnet import (cifar_resnet20, cifar_resnet32, cifar_resnet44,  # noqa: F4
 from .train import (Animator, History, PrintLines, ProgressBar, SaveCurves,  # noqa: F401
                     TrainingDiverged, evaluate_accuracy, load_checkpoint, train)
 
+from .cpu import amx_status, cpu_report  # noqa: F401
+
 __version__ = "0.1.0"
+
+
+def _first_operator():
+    import mxnet as mx
+    mx.nd.Convolution(mx.nd.ones((1, 1, 2, 2)), mx.nd.ones((1, 1, 1, 1)), kernel=(1, 1),
+                      num_filter=1, no_bias=True).wait_to_read()
+
+
+_compat.cpu.settle_amx(_first_operator)

@@ -11,10 +11,19 @@ Two things it relies on are gone on newer interpreters:
 This module bridges both gaps and must be imported before ``mxnet``; the package's
 ``__init__`` does that. numpy 2 is not supported by MXNet at all, so it is refused
 with a message saying what to install.
+
+MXNet's ONNX exporter imports ``onnx.mapping``, which onnx 1.16 removed, and onnx < 1.16
+has no wheels for Python 3.12+: :func:`bridge_onnx_mapping` rebuilds the two tables the
+exporter reads from current onnx's own type functions (called before each export).
+
+It also unlocks Intel AMX for MXNet's oneDNN where the CPU has it and the kernel allows
+it (:mod:`gluon_resnet.cpu`), which must happen before MXNet's first operator runs.
 """
 import sys
 
 import numpy as np
+
+from . import cpu
 
 _NUMPY_ALIASES = {"bool": bool, "int": int, "float": float, "complex": complex,
                   "object": object, "str": str}
@@ -44,6 +53,43 @@ def _provide_distutils():
                 "install setuptools: pip install setuptools" % sys.version_info[:2]) from err
 
 
+# The tensor types onnx < 1.16's ``mapping`` tables held (its BFLOAT16 row mapped to
+# float32 one way only; MXNet's exporter never writes bfloat16, so it is left out).
+_ONNX_CLASSIC_TYPES = ("FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64", "BOOL",
+                       "FLOAT16", "DOUBLE", "COMPLEX64", "COMPLEX128", "UINT32", "UINT64",
+                       "STRING")
+
+
+def bridge_onnx_mapping():
+    """Provide ``onnx.mapping`` (``TENSOR_TYPE_TO_NP_TYPE``, ``NP_TYPE_TO_TENSOR_TYPE``)
+    where onnx no longer has it. Returns the module, or None without onnx."""
+    try:
+        import onnx
+    except ImportError:
+        return None
+    try:
+        from onnx import mapping
+        return mapping
+    except ImportError:
+        pass
+    import types
+
+    from onnx import TensorProto, helper
+    to_np = {}
+    for name in _ONNX_CLASSIC_TYPES:
+        code = getattr(TensorProto, name)
+        to_np[code] = np.dtype(object) if name == "STRING" else np.dtype(
+            helper.tensor_dtype_to_np_dtype(code))
+    mapping = types.ModuleType("onnx.mapping", "onnx < 1.16's type tables, rebuilt by "
+                               "gluon_resnet._compat for MXNet 1.9's ONNX exporter")
+    mapping.TENSOR_TYPE_TO_NP_TYPE = to_np
+    mapping.NP_TYPE_TO_TENSOR_TYPE = {dtype: code for code, dtype in to_np.items()}
+    sys.modules["onnx.mapping"] = mapping
+    onnx.mapping = mapping
+    return mapping
+
+
 _check_numpy()
 _restore_numpy_aliases()
 _provide_distutils()
+cpu.unlock_amx()

@@ -1,5 +1,6 @@
 """The ``gluon-resnet`` command: ``train``, ``evaluate``, ``export``, ``models``,
-``split-data``, ``predict``, ``convert`` and ``lab`` (in :mod:`gluon_resnet.cli_lab`).
+``split-data``, ``predict``, ``convert``, ``info`` and ``lab`` (in
+:mod:`gluon_resnet.cli_lab`).
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
 :mod:`gluon_resnet.checkpoint`, :mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.summary`,
@@ -16,6 +17,7 @@ importing ``gluon_resnet`` has already imported MXNet, re-executes itself once
 (POSIX only). A value the user set is never changed.
 """
 import argparse
+import json
 import os
 import re
 import sys
@@ -250,7 +252,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
             milestones=args.milestones, factor=args.factor, warmup_epochs=args.warmup,
             label_smoothing=args.label_smoothing, callbacks=callbacks,
             checkpoint_dir=args.out, resume=args.resume, seed=args.seed, metadata=metadata,
-            allow_pickle=args.trust_pickle)
+            allow_pickle=args.trust_pickle, precision=args.precision)
     except (RunLocked, ValueError) as err:  # train's checks, made before any training
         raise CLIError(str(err)) from None
     except (TrainingDiverged, CheckpointError) as err:
@@ -407,6 +409,31 @@ def _cmd_models(args):
     return 0
 
 
+def _cmd_info(args):
+    import platform
+
+    import mxnet as mx
+
+    from .cpu import cpu_report
+    report = cpu_report()
+    features = mx.runtime.Features()
+    report.update(python=platform.python_version(), mxnet=mx.__version__,
+                  mxnet_features=[f for f in ("MKLDNN", "CUDA", "DIST_KVSTORE", "OPENMP")
+                                  if features.is_enabled(f)],
+                  OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS"))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print("CPU:      %s (%s, %s logical CPUs)" % (report["model"], report["machine"],
+                                                  report["cores"]))
+    print("ISA:      %s" % (" ".join(report["flags"]) or "none of those that matter here"))
+    print("AMX:      %s: %s" % ("on" if report["amx"] else "off", report["amx_reason"]))
+    print("Python:   %s; MXNet %s (%s); OMP_NUM_THREADS=%s" % (
+        report["python"], report["mxnet"], ", ".join(report["mxnet_features"]),
+        report["OMP_NUM_THREADS"]))
+    return 0
+
+
 def build_parser():
     """The argument parser (``gluon-resnet --help``)."""
     parser = _Parser(prog=PROG, description="Train, evaluate and export ResNets on "
@@ -473,6 +500,10 @@ def build_parser():
                    "--data random resized crops (25-100%% of the area) and flips")
     p.add_argument("--seed", type=_int_in(0, what="an integer"), default=None,
                    help="seed for initialisation, shuffling and augmentation")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="auto (default): bfloat16 mixed precision where oneDNN may use AMX "
+                   "(see `gluon-resnet info`), fp32 elsewhere; bf16: bfloat16 convolutions "
+                   "with float32 master weights, loss and evaluation")
     p.add_argument("--num-train", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    help="train on a class-stratified subset of this size")
     p.add_argument("--num-test", type=_int_in(1, _SPLITS["num_test"], "an integer"),
@@ -505,7 +536,7 @@ def build_parser():
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("export", help="write the trained net for deployment (symbol, ONNX, "
-                       "int8 or ONNX int8), with a PREFIX-meta.json sidecar",
+                       "int8, ONNX int8 or bf16), with a PREFIX-meta.json sidecar",
                        description="Export the trained net of a run for deployment, with "
                        "PREFIX-meta.json saying how to feed it (gluon_resnet.load_predictor "
                        "reads both). symbol: PREFIX-symbol.json + PREFIX-0000.params "
@@ -513,12 +544,13 @@ def build_parser():
                        "int8: a oneDNN-quantized symbol + params for CPUs (fastest on "
                        "large batches); onnx-int8: PREFIX.onnx quantized by ONNX Runtime "
                        "(fastest at batch 1). Both are calibrated on Fashion-MNIST "
-                       "training images prepared as in training.")
+                       "training images prepared as in training. bf16: a symbol + params "
+                       "with bfloat16 convolutions (float32 in and out), for CPUs with AMX.")
     p.add_argument("run", metavar="RUN_DIR", help="a run directory or its checkpoint.json")
     p.add_argument("--out", metavar="PREFIX", default=None,
                    help="path prefix of the files (default RUN_DIR/MODEL for symbol, "
                    "RUN_DIR/MODEL-FORMAT for the others)")
-    p.add_argument("--format", choices=("symbol", "onnx", "int8", "onnx-int8"),
+    p.add_argument("--format", choices=("symbol", "onnx", "int8", "onnx-int8", "bf16"),
                    default="symbol", help="default symbol")
     p.add_argument("--calib-images", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    default=512, help="int8, onnx-int8: training images to calibrate on "
@@ -576,6 +608,13 @@ def build_parser():
                    "[{class, prob}, ...]}")
     p.add_argument("--ctx", default="cpu", help="cpu or gpuN (default cpu)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("info", help="this machine's CPU, its ISA flags, and whether "
+                       "oneDNN may use AMX", description="The CPU model, the vector and "
+                       "matrix ISA flags that decide MXNet's (oneDNN's) kernels, whether AMX "
+                       "was unlocked for oneDNN and why (or why not), and the versions.")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+    p.set_defaults(func=_cmd_info)
 
     from . import cli_lab
     cli_lab.add_parser(sub)
