@@ -26,11 +26,13 @@ setup(
     extras_require={
         # `gluon-resnet export --format onnx` and ONNX predictors: MXNet 1.9's exporter
         # imports onnx.mapping, which onnx 1.16 removed; onnx < 1.16 has no wheels for
-        # Python 3.12+, so ONNX export is for Python <= 3.11. `--format onnx-int8` uses
-        # ONNX Runtime's quantization tool, which imports ml_dtypes (< 0.5 works with
-        # numpy < 1.24).
-        "onnx": ["onnx<1.16; python_version<'3.12'", "onnxruntime",
-                 "ml_dtypes<0.5; python_version<'3.12'"],
+        # Python 3.12+, where gluon_resnet._compat rebuilds onnx.mapping. There, onnx
+        # 1.23 makes ONNX Runtime's quantizer (`--format onnx-int8`) write operators at
+        # an opset ONNX Runtime cannot run (measured); 1.17 works. The quantizer imports
+        # ml_dtypes (< 0.5 works with numpy < 1.24).
+        "onnx": ["onnx<1.16; python_version<'3.12'", "onnx>=1.16,<1.18; python_version>='3.12'",
+                 "onnxruntime", "ml_dtypes<0.5; python_version<'3.12'",
+                 "ml_dtypes; python_version>='3.12'"],
         "test": [
             "pytest",
             # make test runs the suite on every core (pytest -n, one file per worker).
@@ -48,10 +50,12 @@ setup(
             "matplotlib-inline",
             "pandas",
             "requests",
-            # ONNX exports are checked in ONNX Runtime (Python <= 3.11, as above).
+            # ONNX exports are checked in ONNX Runtime (as above).
             "onnx<1.16; python_version<'3.12'",
-            "onnxruntime; python_version<'3.12'",
+            "onnx>=1.16,<1.18; python_version>='3.12'",
+            "onnxruntime",
             "ml_dtypes<0.5; python_version<'3.12'",
+            "ml_dtypes; python_version>='3.12'",
             # GluonCV is a reference for the tests (its weights and models); its own
             # dependencies are pinned so pip keeps numpy below 2.
             "gluoncv==0.10.5.post0; python_version<'3.12'",

@@ -241,7 +241,7 @@ print("rounds", rounds, "refused", clear)
 
 
 def test_onnx_files_given_to_load_predictor(tmp_path):
-    pytest.importorskip("onnx")  # Python <= 3.11, see test_deploy
+    pytest.importorskip("onnx")  # the test extras bring it (see test_deploy)
     pytest.importorskip("onnxruntime")
     net = gluon_resnet.cifar_resnet20(classes=4, in_channels=1)
     prefix = str(tmp_path / "net")

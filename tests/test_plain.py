@@ -195,7 +195,7 @@ def test_factories_take_strides_and_kernel_size():
 HAVE_ONNX = all(importlib.util.find_spec(m) is not None for m in ("onnx", "onnxruntime"))
 
 
-@pytest.mark.skipif(not HAVE_ONNX, reason="onnx<1.16 installs on Python < 3.12 only")
+@pytest.mark.skipif(not HAVE_ONNX, reason="pip install -e '.[onnx]'")
 def test_option_a_and_even_kernels_export_to_onnx(tmp_path):
     import onnxruntime
 
