@@ -27,7 +27,7 @@ import gluon_resnet  # noqa: E402,F401  (before mxnet)
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
 
-from throughput import _median_time  # noqa: E402  (benchmarks/, this script's folder)
+from throughput_workers import _median_time  # noqa: E402  (benchmarks/, this script's folder)
 
 SYNC_BATCHES = (32, 256)
 LAYOUT_SHAPE = (256, 64, 28, 28)  # ResNet-18's first stage on 28x28 thumbnails

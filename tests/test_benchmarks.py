@@ -21,10 +21,16 @@ SCRIPT = os.path.join(REPO, "benchmarks", "throughput.py")
 pytestmark = pytest.mark.sweep
 
 
-def _load_module():
-    spec = importlib.util.spec_from_file_location("throughput", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _load_module(name="throughput"):
+    """benchmarks/NAME.py (the script and its parts import each other from benchmarks/)."""
+    sys.path.insert(0, os.path.dirname(SCRIPT))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(os.path.dirname(SCRIPT), name + ".py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(os.path.dirname(SCRIPT))
     return module
 
 
@@ -112,7 +118,7 @@ def test_markdown_and_plots(quick_run):
 
 
 def test_notes_survive_a_rewrite(tmp_path):
-    module = _load_module()
+    module = _load_module("throughput_report")
     md = tmp_path / "throughput.md"
     md.write_text("old\n%s\nkeep me\n%s\nold\n" % (module.NOTES_BEGIN, module.NOTES_END))
     minimal = dict(date="d", command="c", quick=True, ctx="cpu", machine={}, versions={},
@@ -128,7 +134,7 @@ def test_notes_survive_a_rewrite(tmp_path):
 @pytest.mark.parametrize("depth", [18, 50])
 def test_torch_reference_matches_torchvision_parameter_count(depth):
     pytest.importorskip("torch")
-    module = _load_module()
+    module = _load_module("throughput_cases")
     net = module.torch_resnet(depth)
     assert sum(p.numel() for p in net.parameters()) == module.TORCHVISION_PARAMS[depth]
 
