@@ -5,7 +5,8 @@ For a trained run (``gluon-resnet train ... --out RUN``), exports the net as int
 images, once per calibration mode), reloads the files, and compares against fp32:
 
 - accuracy on the 10,000 test images, prepared as in training;
-- latency of one forward pass at batch sizes 1 and 64, for
+- latency of one forward pass at batch sizes 1 and 64 (``bf16 export`` and ``bf16 fused``,
+  the bf16 export and ``optimize_for_inference(..., "bf16")``, with ``--speed-shapes``), for
   ``fp32``: the Gluon net hybridized with ``static_alloc``/``static_shape``;
   ``fp32 oneDNN``: the net after ``optimize_for(x, backend='MKLDNN', static_alloc=True)``,
   MXNet's fp32 fusion pass (convolution + BN + ReLU + add), the honest fp32 baseline;
@@ -46,6 +47,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import gluon_resnet  # noqa: E402,F401  (must come before mxnet)
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
 from gluon_resnet.deploy import export_checkpoint, export_net, load_predictor  # noqa: E402
+from gluon_resnet.precision import optimize_for_inference  # noqa: E402
 from gluon_resnet.train import evaluate_accuracy, load_checkpoint  # noqa: E402
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
@@ -152,6 +154,12 @@ def speed_at(model, shape, batches, rounds, tmp):
     print("\n%s at %s: int8 export (naive calibration, 64 random images) %.1f s"
           % (model, "x".join(map(str, shape)), time.perf_counter() - start))
     variants["int8 naive"] = load_predictor(paths[-1])._run.block
+    # bfloat16: the bf16 export as load_predictor runs it, and optimize_for_inference's
+    # oneDNN-fused bf16 graph (fast where oneDNN may use AMX: see gluon-resnet info).
+    paths = export_net(make_net(), prefix + "-bf16", shape, format="bf16")
+    variants["bf16 export"] = load_predictor(paths[-1])._run.block
+    variants["bf16 fused"] = optimize_for_inference(make_net(), (max(batches),) + shape,
+                                                    "bf16")
     if _have_onnx():
         for fmt, name in (("onnx", "onnx fp32"), ("onnx-int8", "onnx-int8 naive")):
             paths = export_net(make_net(), prefix + "-" + fmt, shape, format=fmt,
@@ -178,6 +186,10 @@ def main(argv=None):
           % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
              cpu_model(), os.cpu_count(), os.environ.get("OMP_NUM_THREADS"), mx.__version__,
              platform.python_version()))
+    report = gluon_resnet.cpu_report()
+    print("CPU flags: %s; oneDNN AMX %s (%s)" % (" ".join(report["flags"]),
+                                                "on" if report["amx"] else "off",
+                                                report["amx_reason"]))
     print("load average at start: %.2f %.2f %.2f" % os.getloadavg())
     if not args.run and not args.speed_shapes:
         parser.error("give --run, --speed-shapes, or both")

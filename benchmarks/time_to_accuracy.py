@@ -203,7 +203,8 @@ def machine_info():
             "gpus": mx.context.num_gpus() if hasattr(mx.context, "num_gpus") else 0,
             "platform": platform.platform(),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+            "cpu_report": gluon_resnet.cpu_report()}
 
 
 def times_to_targets(curve, targets=TARGETS, key="seconds"):
@@ -238,6 +239,8 @@ def markdown_table(runs):
             c["model"], c["resize"], c["batch_size"], c["optimizer"], c["lr"], c["schedule"],
             " (time)" if c["schedule_by"] == "time" else " (%d ep)" % c["epochs"],
             c["label_smoothing"], ", crop+flip" if c["augment"] else "")
+        if c.get("precision", "fp32") != "fp32":
+            config += ", %s" % c["precision"]
         wall = times_to_targets(curve)
         cpu = times_to_targets(curve, key="cpu_seconds")
         row = [name, config] + [_fmt_time(wall[k], cpu[k], budget) for k in wall]
@@ -333,6 +336,8 @@ def parse_args(argv):
     p.add_argument("--no-normalize", action="store_true", help="inputs in [0, 1], no mean/std")
     p.add_argument("--eval-every", type=int, default=0, help="also evaluate every N batches")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", default="fp32", choices=("auto", "fp32", "bf16"),
+                   help="train()'s precision (bf16: bfloat16 mixed precision)")
     p.add_argument("--root", default=None, help="Fashion-MNIST directory")
     p.add_argument("--out", default=None, help="results directory")
     p.add_argument("--quick", action="store_true",
@@ -393,7 +398,7 @@ def main(argv=None):
                     momentum=args.momentum, wd=args.wd, schedule=schedule,
                     warmup_steps=warmup_steps, final_lr=args.final_lr,
                     label_smoothing=args.label_smoothing, no_wd_bn_bias=True, seed=args.seed,
-                    callbacks=[log, recorder])
+                    callbacks=[log, recorder], precision=args.precision)
     if recorder.stopped is None:
         recorder.stopped = "ran %d epochs" % epochs
     run["eval_seconds"] = round(sum(history.eval_time), 3)

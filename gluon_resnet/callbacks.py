@@ -47,6 +47,8 @@ class PrintLines(Callback):
         epoch 1/10: loss 0.512, train acc 0.812, test acc 0.845
         3150.2 examples/sec on cpu(0)
 
+    (``... on cpu(0) in bf16`` when training in bfloat16.)
+
     Parameters
     ----------
     file : file-like, optional
@@ -61,7 +63,9 @@ class PrintLines(Callback):
         test = "n/a" if h.test_acc[-1] is None else "%.3f" % h.test_acc[-1]
         print("epoch %d/%d: loss %.3f, train acc %.3f, test acc %s"
               % (len(h), state.num_epochs, h.loss[-1], h.train_acc[-1], test), file=out)
-        print("%.1f examples/sec on %s" % (h.throughput[-1], _ctx_text(state.ctx)), file=out)
+        low = " in bf16" if getattr(state, "precision", "fp32") != "fp32" else ""
+        print("%.1f examples/sec on %s%s" % (h.throughput[-1], _ctx_text(state.ctx), low),
+              file=out)
         out.flush()
 
 

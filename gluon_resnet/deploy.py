@@ -9,6 +9,9 @@ An export is a prefix and its files:
   with MXNet's oneDNN (MKLDNN) backend, for CPUs (fastest on batches),
 - ``format="onnx-int8"``: ``PREFIX.onnx`` quantized by ONNX Runtime's tool (int8 weights
   per channel, uint8 activations, QDQ), for ONNX Runtime on CPUs (fastest at batch 1),
+- ``format="bf16"``: ``PREFIX-symbol.json`` + ``PREFIX-0000.params`` converted by MXNet's
+  AMP to bfloat16 convolutions and dense layers (float32 in and out), for CPUs with AMX
+  (see :mod:`gluon_resnet.precision`),
 
 each with ``PREFIX-meta.json``, the sidecar: format, file names and their SHA-256, input
 name and shape ``[1, C, H, W]``, pixel scale (1/255), normalisation mean and std, class
@@ -25,7 +28,7 @@ import mxnet as mx
 import numpy as np
 from mxnet.base import MXNetError
 
-from . import arrays
+from . import _compat, arrays
 from .export import _full_shape, import_symbol_block, save_symbol, trace
 from .params import atomic_path, read_json, write_json
 
@@ -33,7 +36,7 @@ __all__ = ["Predictor", "load_predictor", "export_net", "export_checkpoint", "re
            "checkpoint_meta", "FORMATS", "META_VERSION"]
 
 #: The export formats, the values of ``meta["format"]``.
-FORMATS = ("symbol", "onnx", "int8", "onnx-int8")
+FORMATS = ("symbol", "onnx", "int8", "onnx-int8", "bf16")
 _ONNX_FORMATS = ("onnx", "onnx-int8")  # one PREFIX.onnx, run by ONNX Runtime
 _QUANTIZED = ("int8", "onnx-int8")  # calibrated on calib_data
 #: The sidecar version this code writes and reads.
@@ -433,8 +436,8 @@ def load_predictor(prefix_or_meta_path, ctx=None):
         The export prefix (``out/resnet18``), its sidecar ``PREFIX-meta.json``, or its
         ``PREFIX-symbol.json`` / ``PREFIX.onnx``.
     ctx : Context, optional
-        Where to run a ``symbol`` export (default CPU). ``int8``, ``onnx`` and
-        ``onnx-int8`` exports run on the CPU.
+        Where to run a ``symbol`` export (default CPU). ``int8``, ``bf16``, ``onnx``
+        and ``onnx-int8`` exports run on the CPU.
 
     Raises
     ------
@@ -453,8 +456,8 @@ def load_predictor(prefix_or_meta_path, ctx=None):
         _check_cpu(ctx, fmt)
         run = _onnx_session(meta, paths)
     else:
-        if fmt == "int8":
-            _check_cpu(ctx, "int8")
+        if fmt in ("int8", "bf16"):
+            _check_cpu(ctx, fmt)
         run = _import_symbol(meta, paths, ctx if ctx is not None else mx.cpu())
     files = " and ".join(sorted(paths.values()))
     try:
@@ -477,8 +480,9 @@ def _export_onnx(sym, params, shape, path):
         import onnx
         from mxnet import onnx as mx_onnx
     except ImportError as err:
-        raise ImportError("ONNX export needs the onnx package (onnx<1.16 for MXNet 1.9's "
-                          "exporter): %s" % err) from None
+        raise ImportError("ONNX export needs the onnx package: pip install onnx (%s)"
+                          % err) from None
+    _compat.bridge_onnx_mapping()  # onnx >= 1.16 has no onnx.mapping; MXNet reads it
     dynamic = (None,) + tuple(shape[1:])
     params = {name.split(":", 1)[1]: value for name, value in params.items()}
     with atomic_path(path) as tmp:
@@ -487,8 +491,8 @@ def _export_onnx(sym, params, shape, path):
                                  onnx_file_path=tmp, dynamic=True,
                                  dynamic_input_shapes=[dynamic])
         except (AttributeError, ImportError) as err:
-            raise ImportError("MXNet's ONNX exporter failed (%s); it needs onnx<1.16, "
-                              "found onnx %s" % (_brief(err), onnx.__version__)) from None
+            raise ImportError("MXNet's ONNX exporter failed with onnx %s: %s"
+                              % (onnx.__version__, _brief(err))) from None
         model = onnx.load(tmp)
         # The exporter lists the weights as graph inputs too; as plain initializers
         # they are constants, which ONNX Runtime can fold (BatchNorm into Conv).
@@ -647,7 +651,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
         sidecar last.
     input_shape : tuple of int
         ``(C, H, W)`` of one prepared image.
-    format : {'symbol', 'onnx', 'int8', 'onnx-int8'}
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16'}
         See :mod:`gluon_resnet.deploy`.
     mean, std : float or list of float, optional
         The normalisation the net was trained with, after scaling pixels to [0, 1].
@@ -698,6 +702,12 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
             paths = [prefix + ".onnx"]
             files = {"onnx": paths[0]}
         else:
+            if format == "bf16":
+                from .precision import to_bf16_graph
+                sym, params = to_bf16_graph(sym, params)
+                meta["precision"] = {"converter": "mxnet.contrib.amp.convert_model",
+                                     "bfloat16": "convolutions and dense layers",
+                                     "float32": "input, output, BatchNorm, additions"}
             if format == "int8":
                 qnet = _quantize(sym, params, shape, calib_data, calib_mode)
                 sym = qnet(mx.sym.var("data"))
@@ -740,8 +750,8 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
         A run directory or its ``checkpoint.json``.
     prefix : str, optional
         Default ``RUN_DIR/MODEL`` (``symbol``), else ``RUN_DIR/MODEL-FORMAT``
-        (``RUN_DIR/MODEL-onnx``, ``-int8``, ``-onnx-int8``).
-    format : {'symbol', 'onnx', 'int8', 'onnx-int8'}
+        (``RUN_DIR/MODEL-onnx``, ``-int8``, ``-onnx-int8``, ``-bf16``).
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16'}
     calib_images : int, default 512
         For ``int8`` and ``onnx-int8``: how many Fashion-MNIST training images (a fixed
         random sample, prepared as in training: resize, normalisation) calibrate the

@@ -127,7 +127,8 @@ def save_symbol(sym, params, path_prefix, epoch=0):
     save_arrays(params_path, arrays)
     with atomic_path(sym_path) as tmp:
         with file_semantics(False):  # else the file is marked as of numpy shapes
-            sym.save(tmp)
+            # (MXNet drops AMP's casts from saved graphs by default: a bf16 graph needs them)
+            sym.save(tmp, remove_amp_cast=False)
     return sym_path, params_path
 
 

@@ -25,6 +25,7 @@ from .callbacks import (Animator, Callback, PrintLines, ProgressBar, SaveCurves,
                         SaveHistory, _call, _ctx_text)
 from .checkpoint import (CHECKPOINT_FILE, Checkpointer, load_checkpoint,  # noqa: F401
                          read_checkpoint)
+from .precision import for_training, training_precision
 
 __all__ = [
     "train", "evaluate_accuracy", "History", "TrainState", "TrainingDiverged", "LRSchedule",
@@ -222,6 +223,8 @@ class TrainState:
     lr : float
         Learning rate of the last update.
     history : History
+    precision : {'fp32', 'bf16'}
+        What the training steps run in.
     checkpoint : str or None
         The latest ``checkpoint.json`` written.
     stop_training : bool
@@ -235,6 +238,7 @@ class TrainState:
         self.num_epochs, self.num_batches, self.history = num_epochs, num_batches, history
         self.epoch = self.batch = self.examples = 0
         self.lr = None
+        self.precision = "fp32"
         self.checkpoint = None
         self.stop_training = False
         self._loss_sums = self._correct = None
@@ -402,7 +406,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
           momentum=0.9, wd=0.0, schedule="constant", milestones=None, factor=0.1,
           warmup_epochs=0, warmup_steps=None, final_lr=0.0, label_smoothing=0.0,
           no_wd_bn_bias=False, callbacks=(), checkpoint_dir=None, resume=False, seed=None,
-          metadata=None, allow_pickle=False):
+          metadata=None, allow_pickle=False, precision="fp32"):
     """Train ``net`` with softmax cross-entropy, as d2l's ``train_ch6``.
 
     The net is trained as given: it is not initialised or re-initialised here (so
@@ -468,6 +472,11 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     allow_pickle : bool, default False
         Resume a checkpoint of format 1 (pickled states), converting it first; only for
         checkpoints you trust (see :mod:`gluon_resnet.checkpoint`).
+    precision : {'fp32', 'bf16', 'auto'}, default 'fp32'
+        ``'bf16'``: mixed precision on the CPU (bfloat16 convolutions and dense layers
+        through oneDNN, float32 master weights, loss and evaluation); ``'auto'``: bf16
+        where oneDNN may use AMX, fp32 elsewhere (see :mod:`gluon_resnet.precision`).
+        The net must then be a HybridBlock. Recorded in the checkpoint.
 
     Returns
     -------
@@ -517,6 +526,11 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
+    precision, why = training_precision(precision, ctxs[0])
+    if precision == "bf16" and not isinstance(net, gluon.HybridBlock):
+        raise ValueError("precision='bf16' needs a HybridBlock (the net is traced to a "
+                         "graph); got a %s" % type(net).__name__)
+    fwd = None if precision == "bf16" else net  # the bf16 graph is traced at the first batch
     num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
     sched = _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
                            warmup_epochs, warmup_steps, final_lr)
@@ -552,9 +566,11 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         "optimizer": optimizer, "lr": lr, "momentum": momentum, "wd": wd,
         "schedule": schedule if isinstance(schedule, str) else repr(schedule),
         "num_epochs": num_epochs, "label_smoothing": label_smoothing, "seed": seed,
-        "ctx": [str(c) for c in ctxs]}, "metadata": dict(metadata or {})}
+        "ctx": [str(c) for c in ctxs], "precision": precision, "precision_reason": why},
+        "metadata": dict(metadata or {})}
 
     state = TrainState(net, trainer, ctxs, num_epochs, num_batches, history)
+    state.precision = precision
     state.checkpoint = ckpt.json if ckpt is not None and ckpt.exists() else None
     saved_wd = _no_wd_bn_bias(net) if no_wd_bn_bias else {}
     step = start * (num_batches or 0)  # updates done; the schedule's argument
@@ -574,8 +590,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 step += 1
                 trainer.set_learning_rate(state.lr)
                 Xs, ys = _split(X, y, ctxs)
+                if fwd is None:
+                    fwd = for_training(net, Xs[0].shape, "bf16", ctxs[0])
                 with autograd.record():
-                    outs = [net(x) for x in Xs]
+                    outs = [fwd(x) for x in Xs]
                     losses = [loss_fn(o, t) for o, t in zip(outs, ys)]
                 autograd.backward(losses)
                 trainer.step(X.shape[0])

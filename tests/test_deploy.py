@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
+from gluon_resnet import _compat
 from gluon_resnet import data as D
 from gluon_resnet.deploy import (FORMATS, Predictor, checkpoint_meta, export_checkpoint,
                                  export_net, load_predictor)
@@ -29,16 +30,33 @@ import mxnet as mx  # noqa: E402
 from conftest import randomize, run_main
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-# MXNet 1.9's ONNX exporter needs onnx < 1.16, which has no wheels for Python 3.12+.
+# The test extras bring onnx, ONNX Runtime and ml_dtypes on every supported Python (on
+# 3.12+ through gluon_resnet._compat's onnx.mapping bridge).
 HAVE_ONNX = all(importlib.util.find_spec(m) is not None
                 for m in ("onnx", "onnxruntime", "ml_dtypes"))
-needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="onnx<1.16 installs on Python < 3.12 only")
+needs_onnx = pytest.mark.skipif(not HAVE_ONNX, reason="pip install -e '.[onnx]'")
 AVAILABLE = [f for f in FORMATS if not f.startswith("onnx") or HAVE_ONNX]
 
 
-def test_onnx_is_installed_where_it_can_be():
-    """Guards the skips below: on Python < 3.12 the test extras must bring onnx."""
-    assert HAVE_ONNX or sys.version_info >= (3, 12)
+def test_onnx_is_installed():
+    """Guards the skips below: the test extras bring onnx on every Python."""
+    assert HAVE_ONNX
+
+
+def test_onnx_mapping_bridge_gives_the_tables_mxnets_exporter_reads():
+    """onnx < 1.16's ``onnx.mapping`` tables, with the type numbers of the ONNX spec
+    (onnx.proto's TensorProto.DataType), from whichever onnx is installed."""
+    mapping = _compat.bridge_onnx_mapping()
+    spec = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32,
+            7: np.int64, 8: object, 9: np.bool_, 10: np.float16, 11: np.float64,
+            12: np.uint32, 13: np.uint64, 14: np.complex64, 15: np.complex128}
+    # (onnx < 1.16's own tables, on Python <= 3.11, hold a few more rows: bfloat16, float8)
+    assert {k: mapping.TENSOR_TYPE_TO_NP_TYPE[k] for k in spec} == {
+        k: np.dtype(v) for k, v in spec.items()}
+    assert {np.dtype(v): mapping.NP_TYPE_TO_TENSOR_TYPE[np.dtype(v)] for v in spec.values()} \
+        == {np.dtype(v): k for k, v in spec.items()}
+    import onnx.mapping
+    assert onnx.mapping is mapping
 SIZE = 12  # the tiny run trains cifar_resnet20 on Fashion-MNIST resized to 12x12
 
 
@@ -303,6 +321,86 @@ def test_every_export_predicts_the_same_in_a_fresh_process(exports, test_images,
         expected = load_predictor(prefix).predict_proba(list(images))
         np.testing.assert_allclose(np.load(str(tmp_path / (fmt + ".npy"))), expected,
                                    rtol=0, atol=1e-5, err_msg=fmt)
+
+
+# --- bf16 -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def full_test_set(fmnist_dir):
+    """All 10,000 Fashion-MNIST test images (uint8, 28x28) and their labels."""
+    return D.read_fashion_mnist(str(fmnist_dir), train=False)
+
+
+def test_bf16_export_runs_bfloat16_convolutions_and_keeps_the_accuracy(exports, full_test_set):
+    prefix = exports["bf16"]
+    meta = json.loads(pathlib.Path(prefix + "-meta.json").read_text())
+    assert meta["format"] == "bf16"
+    graph = json.loads(pathlib.Path(prefix + "-symbol.json").read_text())
+    casts = [n for n in graph["nodes"] if n["op"] in ("amp_cast", "amp_multicast")]
+    convs = [n for n in graph["nodes"] if n["op"] == "Convolution"]
+    assert len(convs) >= 19 and casts  # every convolution of cifar_resnet20, behind casts
+    params = mx.nd.load(prefix + "-0000.params")
+    bf16 = np.dtype([("bfloat16", np.uint16)])
+    weights = [k for k in params if re.search(r"conv\d+_weight$", k)]
+    assert len(weights) == len(convs)
+    assert all(params[k].dtype == bf16 for k in weights)
+    assert all(params[k].dtype == np.float32 for k in params if "batchnorm" in k)
+    images, labels = full_test_set
+    fp32 = load_predictor(exports["symbol"]).predict_proba(list(images)).argmax(1)
+    low = load_predictor(prefix).predict_proba(list(images)).argmax(1)
+    assert (fp32 == labels).mean() >= 0.6, "the tiny run did not learn"
+    # What the issue asks of bf16: the same top-1 on >= 99% of the test set and at most
+    # 0.2 points of accuracy lost.
+    assert (low == fp32).mean() >= 0.99
+    assert (low == labels).mean() >= (fp32 == labels).mean() - 0.002
+
+
+def _prepared_test_set(run, images, labels):
+    """The test images prepared as the run's training pipeline prepares them."""
+    doc = load_checkpoint(str(run))[1]
+    it = D.ImageArrayIter(images, labels, 500, resize=doc["metadata"]["resize"])
+    return [(X, y.asnumpy()) for X, y in it]
+
+
+def _top1(fn, batches):
+    return np.concatenate([fn(X).asnumpy().argmax(1) for X, _ in batches])
+
+
+def test_optimize_for_inference_keeps_the_accuracy_in_bf16_and_fp32(tiny_run, full_test_set):
+    from gluon_resnet.precision import optimize_for_inference
+    net, _ = load_checkpoint(str(tiny_run))
+    batches = _prepared_test_set(tiny_run, *full_test_set)
+    labels = np.concatenate([y for _, y in batches])
+    shape = batches[0][0].shape
+    with mx.autograd.predict_mode():
+        ref = _top1(net, batches)
+        X = batches[0][0]
+        ref_logits = net(X).asnumpy()
+    fp32 = optimize_for_inference(net, shape, "fp32")
+    assert fp32.precision == "fp32"
+    out = fp32(X)
+    assert isinstance(out, mx.nd.NDArray) and out.dtype == np.float32
+    np.testing.assert_allclose(out.asnumpy(), ref_logits, rtol=1e-4, atol=1e-4)
+    bf16 = optimize_for_inference(net, shape, "bf16")
+    assert bf16.precision == "bf16" and bf16(X).dtype == np.float32
+    low = _top1(bf16, batches)
+    assert (ref == labels).mean() >= 0.6, "the tiny run did not learn"
+    assert (low == ref).mean() >= 0.99
+    assert (low == labels).mean() >= (ref == labels).mean() - 0.002
+    # The net itself is not changed (it still runs imperatively in fp32).
+    assert all(p.data().dtype == np.float32 for p in net.collect_params().values())
+    auto = optimize_for_inference(net, shape)
+    assert auto.precision in ("fp32", "bf16") and auto.reason.startswith("auto: ")
+
+
+def test_optimize_for_inference_refuses_unknown_precisions():
+    from gluon_resnet.precision import optimize_for_inference
+    net = get_model("cifar_resnet20")
+    with pytest.raises(ValueError, match=r"precision must be one of 'auto', 'fp32', 'bf16', "
+                                         r"got 'fp16'"):
+        optimize_for_inference(net, (1, 3, 8, 8), "fp16")
+    with pytest.raises(ValueError, match=r"input_shape must be"):
+        optimize_for_inference(net, (3, 8), "fp32")
 
 
 # --- the CLI and the user's files ---------------------------------------------------------

@@ -454,9 +454,9 @@ def test_exports_of_either_mode_load_in_either_mode(tmp_path):
 def test_deploy_formats_exported_in_numpy_mode_predict_like_legacy(tmp_path):
     from gluon_resnet.deploy import Predictor
     import importlib.util
-    formats = ["symbol", "int8"]
+    formats = ["symbol", "int8", "bf16"]
     if all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime")):
-        formats += ["onnx", "onnx-int8"]  # Python <= 3.11 (see test_deploy)
+        formats += ["onnx", "onnx-int8"]  # the test extras bring them (see test_deploy)
     shape = (1, 12, 12)
     rng = np.random.RandomState(7)
     calib = rng.uniform(size=(16,) + shape).astype("float32")
@@ -475,8 +475,28 @@ def test_deploy_formats_exported_in_numpy_mode_predict_like_legacy(tmp_path):
                 got = gluon_resnet.load_predictor(str(tmp_path / fmt)).predict_proba(images)
                 if fmt.endswith("int8"):  # quantized: the same top class on most images
                     assert (got.argmax(1) == want.argmax(1)).mean() >= 0.8
+                elif fmt == "bf16":  # 8 bits of mantissa
+                    assert _close(got, want, 3e-2), (fmt, np_on)
                 else:
                     assert _close(got, want, 1e-4), (fmt, np_on)
+
+
+def test_optimize_for_inference_in_numpy_mode_takes_and_returns_numpy_arrays(tmp_path):
+    from gluon_resnet.precision import optimize_for_inference
+    shape = (3, 8, 8)
+    x = np.random.RandomState(8).normal(size=(4,) + shape).astype("float32")
+    ref, path = _reference_net("cifar_resnet20", shape, tmp_path)
+    with autograd.predict_mode():
+        want = {"fp32": ref(mx.nd.array(x)).asnumpy()}
+    # bf16 against the same conversion in legacy mode (its accuracy: test_deploy.py)
+    want["bf16"] = optimize_for_inference(ref, (4,) + shape, "bf16")(mx.nd.array(x)).asnumpy()
+    with numpy_mode():
+        net = gluon_resnet.cifar_resnet20(classes=6, pretrained=path)
+        for precision in ("fp32", "bf16"):
+            fast = optimize_for_inference(net, (4,) + shape, precision)
+            out = fast(mx.np.array(x))
+            assert isinstance(out, mx.np.ndarray) and out.dtype == np.float32
+            assert _close(out.asnumpy(), want[precision], 1e-4), precision
 
 
 def test_checkpoint_predict_finetune_and_cli_resume_of_a_numpy_mode_run(tmp_path,

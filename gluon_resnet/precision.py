@@ -1,0 +1,260 @@
+"""fp32 or bfloat16: choosing the faster on this CPU, nets made for fast inference, and
+bfloat16 mixed-precision training.
+
+MXNet 1.9's oneDNN runs bfloat16 convolutions on AMX tiles (where :mod:`gluon_resnet.cpu`
+unlocked them) several times faster than fp32; on CPUs with only AVX512_BF16 it may be
+slower than fp32, and CPUs without bf16 instructions emulate it. So ``"auto"`` never
+assumes: it picks fp32 where the CPU has no bf16 instructions, and otherwise times both
+on the caller's own net and input shape and keeps the faster.
+
+The bfloat16 graphs come from MXNet's AMP (``mx.contrib.amp.convert_model``): the
+convolutions and dense layers run in bfloat16, with their weights stored so; BatchNorm,
+pooling and the residual additions keep float32 (AMP's lists); the input is cast to
+bfloat16 inside the graph and the output cast back to float32, so callers pass and get
+float32 arrays as before.
+
+Training in bfloat16 (:func:`for_training`, ``train(..., precision="bf16")``) runs the
+same AMP graph under ``autograd``, with the net's own float32 parameters: the graph casts
+them to bfloat16 for the convolutions and dense layers, so their gradients arrive in
+float32 and the optimizer updates float32 master weights; the loss is computed on the
+float32 output. ``"auto"`` trains in bfloat16 where oneDNN may use AMX (measured faster
+there) and in float32 elsewhere.
+"""
+import time
+
+import mxnet as mx
+import numpy as np
+
+from .arrays import as_current, as_legacy, legacy_mode
+from .cpu import amx_status, read_cpuinfo
+from .export import _full_shape, import_symbol_block, trace
+
+__all__ = ["PRECISIONS", "InferenceNet", "optimize_for_inference", "to_bf16_graph",
+           "for_training", "training_precision"]
+
+PRECISIONS = ("auto", "fp32", "bf16")
+BFLOAT16 = np.dtype([("bfloat16", np.uint16)])  # MXNet's name for it in numpy terms
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def check_precision(precision):
+    if precision not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r"
+                         % (", ".join(repr(p) for p in PRECISIONS), precision))
+    return precision
+
+
+def cpu_has_bf16():
+    """Whether this CPU has bfloat16 instructions (AVX512_BF16 or AMX-BF16)."""
+    return any(f in read_cpuinfo()[1] for f in _BF16_FLAGS)
+
+
+def to_bf16_graph(sym, params):
+    """``(sym, params)`` in bfloat16 by MXNet's AMP: convolutions and dense layers (and
+    their weights) in bfloat16, the rest as AMP's lists say, float32 in and out.
+
+    ``params`` are ``arg:NAME``/``aux:NAME`` arrays (as :func:`gluon_resnet.export.trace`
+    returns); the result is of the same form, ready for ``save_symbol``.
+    """
+    from mxnet.contrib import amp
+    with legacy_mode():
+        args = {k[4:]: v for k, v in params.items() if k.startswith("arg:")}
+        auxs = {k[4:]: v for k, v in params.items() if k.startswith("aux:")}
+        sym, args, auxs = amp.convert_model(sym, args, auxs, target_dtype="bfloat16",
+                                            cast_optional_params=True)
+        _, out_types, _ = sym.infer_type(data=np.float32)
+        if np.dtype(out_types[0]) != np.float32:
+            sym = mx.sym.amp_cast(sym, dtype="float32")
+    out = {"arg:" + k: v for k, v in args.items()}
+    out.update({"aux:" + k: v for k, v in auxs.items()})
+    return sym, out
+
+
+class InferenceNet:
+    """A net made for inference by :func:`optimize_for_inference`: call it on a float32
+    batch of its input shape (an ``mx.nd`` or, under ``npx.set_np()``, an ``mx.np``
+    array); it returns float32 outputs of the same kind.
+
+    Attributes
+    ----------
+    precision : {'fp32', 'bf16'}
+        What it runs in.
+    input_shape : tuple
+        ``(N, C, H, W)`` it was optimized for (other batch sizes also work, slower).
+    reason : str
+        Why this precision (``auto``: the times measured).
+    """
+
+    def __init__(self, block, precision, input_shape, ctx, reason):
+        self.block, self.precision, self.input_shape = block, precision, input_shape
+        self.ctx, self.reason = ctx, reason
+
+    def __call__(self, x):
+        with legacy_mode():
+            out = self.block(as_legacy(x).as_in_context(self.ctx))
+        return as_current(out)
+
+    def __repr__(self):
+        return "InferenceNet(precision=%r, input_shape=%s, ctx=%s)" % (
+            self.precision, self.input_shape, self.ctx)
+
+
+def _build(sym, params, ctx, shape, fuse):
+    """A hybridized SymbolBlock of ``sym``, oneDNN-fused if ``fuse``."""
+    import os
+    import tempfile
+
+    from .export import save_symbol
+    with tempfile.TemporaryDirectory() as tmp, legacy_mode():
+        sym_path, params_path = save_symbol(sym, params, os.path.join(tmp, "net"))
+        block = import_symbol_block(sym_path, ["data"], params_path, ctx=ctx)
+        x = mx.nd.zeros(shape, ctx=ctx)
+        if fuse:
+            # Not static_shape: with it MXNet 1.9 hands oneDNN-layout outputs of fused
+            # graphs to asnumpy(), which refuses them from the second call on.
+            block.optimize_for(x, backend="MKLDNN", static_alloc=True)
+        else:
+            block.hybridize(static_alloc=True, static_shape=True)
+        block(x).wait_to_read()
+    return block
+
+
+def _seconds_per_call(block, shape, ctx, repeats=3):
+    x = mx.nd.random.uniform(shape=shape, ctx=ctx)
+    with legacy_mode():
+        block(x).wait_to_read()  # warm-up (oneDNN primitives are created on first use)
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            block(x).wait_to_read()
+            times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def optimize_for_inference(net, input_shape, precision="auto", ctx=None):
+    """The fastest inference form of ``net`` on this machine that keeps its accuracy.
+
+    The net is traced to a graph (it is not changed), which runs hybridized with static
+    memory: in float32 fused by oneDNN on the CPU (convolution + BatchNorm + ReLU +
+    addition as one operator; without static shapes, which MXNet 1.9 cannot read back
+    from fused graphs), in bfloat16 unfused with static shapes (faster so).
+
+    Parameters
+    ----------
+    net : HybridBlock
+        A trained net (either array interface).
+    input_shape : tuple of int
+        ``(N, C, H, W)`` (or ``(C, H, W)`` for batches of one) it will be called on.
+    precision : {'auto', 'fp32', 'bf16'}
+        ``'auto'``: fp32 on GPUs and on CPUs without bfloat16 instructions; elsewhere both
+        are built and timed on ``input_shape`` and the faster is kept.
+    ctx : Context, optional
+        Default: where the net's parameters are.
+
+    Returns
+    -------
+    InferenceNet
+        Call it on float32 batches; its ``precision`` and ``reason`` say what it chose.
+    """
+    check_precision(precision)
+    shape = _full_shape(input_shape)
+    if ctx is None:
+        ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    cpu = ctx.device_type == "cpu"
+    sym, params = trace(net, shape)
+    if not cpu and precision == "bf16":
+        raise ValueError("precision='bf16' is for CPUs (oneDNN); got ctx=%s" % (ctx,))
+    if precision == "auto" and not cpu:
+        precision, reason = "fp32", "auto: not a CPU (bfloat16 here is for oneDNN)"
+    elif precision == "auto" and not cpu_has_bf16():
+        precision, reason = "fp32", "auto: this CPU has no bfloat16 instructions"
+    else:
+        reason = "asked for %s" % precision
+    candidates = ("fp32", "bf16") if precision == "auto" else (precision,)
+    blocks = {}
+    for p in candidates:
+        graph = to_bf16_graph(sym, params) if p == "bf16" else (sym, params)
+        # oneDNN's fusion pass speeds fp32 up, but slows bf16 graphs down (measured on
+        # ResNet-18 with AMX: 309 against 411 images/s at batch 32, 20 against 284 at
+        # batch 1; benchmarks/results/precision.md)
+        blocks[p] = _build(graph[0], graph[1], ctx, shape, fuse=cpu and p == "fp32")
+    if precision == "auto":
+        times = {p: _seconds_per_call(b, shape, ctx) for p, b in blocks.items()}
+        precision = min(times, key=times.get)
+        reason = "auto: %s (%s; AMX %s)" % (precision, ", ".join(
+            "%s %.1f ms" % (p, t * 1e3) for p, t in times.items()),
+            "on" if amx_status()["amx"] else "off")
+    return InferenceNet(blocks[precision], precision, shape, ctx, reason)
+
+
+def training_precision(precision, ctx=None):
+    """``(precision, reason)`` that :func:`for_training` trains in for ``precision``."""
+    check_precision(precision)
+    cpu = ctx is None or ctx.device_type == "cpu"
+    if precision == "bf16" and not cpu:
+        raise ValueError("precision='bf16' is for CPUs (oneDNN); got ctx=%s" % (ctx,))
+    if precision != "auto":
+        return precision, "asked for %s" % precision
+    if not cpu:
+        return "fp32", "auto: not a CPU (bfloat16 here is for oneDNN)"
+    status = amx_status()
+    if status["amx"]:
+        return "bf16", "auto: oneDNN may use AMX (%s)" % status["reason"]
+    return "fp32", "auto: no AMX for oneDNN (%s)" % status["reason"]
+
+
+class TrainingView:
+    """The net as its bfloat16 training graph: call it under ``autograd.record()`` in
+    place of the net; gradients reach the net's own (float32) parameters, and BatchNorm's
+    running statistics are the net's. Takes and returns float32 arrays of the interface
+    that is on."""
+
+    precision = "bf16"
+
+    def __init__(self, block, reason):
+        self.block, self.reason = block, reason
+
+    def __call__(self, x):
+        with legacy_mode():
+            out = self.block(as_legacy(x))
+        return as_current(out)
+
+
+def for_training(net, input_shape, precision="auto", ctx=None):
+    """What to call in place of ``net`` to train it in ``precision``.
+
+    Parameters
+    ----------
+    net : HybridBlock
+        The net being trained (either array interface); it is not changed.
+    input_shape : tuple of int
+        ``(N, C, H, W)`` of a training batch (other batch sizes also work).
+    precision : {'auto', 'fp32', 'bf16'}
+        See :func:`training_precision`.
+    ctx : Context, optional
+        Default: where the net's parameters are.
+
+    Returns
+    -------
+    HybridBlock or TrainingView
+        ``net`` itself for fp32, else a :class:`TrainingView` sharing its parameters.
+    """
+    if ctx is None:
+        ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    precision, reason = training_precision(precision, ctx)
+    if precision == "fp32":
+        return net
+    if not isinstance(net, mx.gluon.HybridBlock):
+        raise ValueError("precision='bf16' traces the net to a graph, so it must be a "
+                         "HybridBlock; got a %s" % type(net).__name__)
+    from mxnet.contrib import amp
+    sym, _ = trace(net, _full_shape(input_shape))
+    with legacy_mode():
+        low = amp.convert_symbol(sym, target_dtype="bfloat16", cast_optional_params=False)
+        _, out_types, _ = low.infer_type(data=np.float32)
+        if np.dtype(out_types[0]) != np.float32:
+            low = mx.sym.amp_cast(low, dtype="float32")
+        block = mx.gluon.SymbolBlock(low, [mx.sym.var("data", dtype=np.float32)],
+                                     params=net.collect_params())
+        block.hybridize(static_alloc=True)
+    return TrainingView(block, reason)

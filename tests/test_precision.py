@@ -1,0 +1,107 @@
+"""bfloat16 mixed-precision training (gluon_resnet.precision, train(precision=...)):
+float32 master weights, accuracy as fp32's on real Fashion-MNIST images, both array
+interfaces, resume, and the choice ``auto`` makes. (Inference: test_deploy.py.)"""
+import io
+
+import numpy as np
+import pytest
+
+import gluon_resnet  # noqa: F401  (before mxnet)
+from gluon_resnet import cpu, data, precision
+from gluon_resnet.train import PrintLines, load_checkpoint, train
+import mxnet as mx
+
+from conftest import numpy_mode
+
+# oneDNN 2.4 runs bfloat16 on AVX-512 CPUs (natively with AVX512_BF16 or AMX).
+needs_avx512 = pytest.mark.skipif("avx512f" not in cpu.read_cpuinfo()[1],
+                                  reason="oneDNN 2.4 has no bfloat16 without AVX-512")
+SIZE = 12
+
+
+def _data(fmnist_dir, num_train=3840, num_test=1000):
+    return data.load_data_fashion_mnist(64, resize=SIZE, num_train=num_train,
+                                        num_test=num_test, seed=0, root=str(fmnist_dir))
+
+
+@pytest.fixture(scope="module")
+def init(tmp_path_factory):
+    """One initialisation for every run (the same in both array interfaces)."""
+    path = str(tmp_path_factory.mktemp("init") / "init.params")
+    mx.random.seed(0)
+    net = gluon_resnet.cifar_resnet20(in_channels=1)
+    net(mx.nd.zeros((1, 1, SIZE, SIZE)))
+    gluon_resnet.save_parameters(net, path)
+    return path
+
+
+def _run(fmnist_dir, init, precision_, out=None, epochs=1, np_on=False, **kwargs):
+    with numpy_mode(np_on):
+        tr, te = _data(fmnist_dir, **kwargs)
+        net = gluon_resnet.cifar_resnet20(in_channels=1, pretrained=init, hybridize=False)
+        text = io.StringIO()
+        history = train(net, tr, te, epochs, 0.005, optimizer="adam", seed=0,
+                        checkpoint_dir=out, resume=out is not None, precision=precision_,
+                        callbacks=[PrintLines(text)])
+        params = {k: p.data().asnumpy() for k, p in net._collect_params_with_prefix().items()}
+    return history, params, text.getvalue(), net
+
+
+@needs_avx512
+def test_bf16_training_keeps_fp32_accuracy_with_float32_master_weights(fmnist_dir, init):
+    fp32, _, _, _ = _run(fmnist_dir, init, "fp32", epochs=3, num_test=2000)
+    low, params, text, _ = _run(fmnist_dir, init, "bf16", epochs=3, num_test=2000)
+    assert fp32.test_acc[-1] >= 0.7, "the reference run did not learn"
+    # The same data, initialisation and steps: bf16 rounding changes the path, not where
+    # it gets to.
+    assert abs(low.test_acc[-1] - fp32.test_acc[-1]) <= 0.02, (low.test_acc, fp32.test_acc)
+    assert abs(low.loss[-1] - fp32.loss[-1]) <= 0.05
+    # Master weights stay float32, and they were trained (not only a bf16 copy).
+    assert all(v.dtype == np.float32 for v in params.values())
+    assert "examples/sec on cpu(0) in bf16" in text
+
+
+@needs_avx512
+def test_bf16_training_is_the_same_in_both_array_interfaces_and_resumes(fmnist_dir, init,
+                                                                       tmp_path):
+    kwargs = dict(num_train=256, num_test=64)
+    ref, ref_params, _, _ = _run(fmnist_dir, init, "bf16", epochs=2, **kwargs)
+    np_hist, np_params, _, _ = _run(fmnist_dir, init, "bf16", epochs=2, np_on=True, **kwargs)
+    assert np.allclose(np_hist.loss, ref.loss, rtol=1e-5)
+    assert all(np.allclose(np_params[k], ref_params[k], rtol=1e-4, atol=1e-5)
+               for k in ref_params)
+    # Stopped after one epoch, resumed for the second: the uninterrupted run's result.
+    out = str(tmp_path / "run")
+    _run(fmnist_dir, init, "bf16", out=out, epochs=1, **kwargs)
+    resumed, params, _, _ = _run(fmnist_dir, init, "bf16", out=out, epochs=2, **kwargs)
+    assert np.allclose(resumed.loss, ref.loss, rtol=1e-5)
+    assert all(np.allclose(params[k], ref_params[k], rtol=1e-4, atol=1e-5) for k in params)
+    _, doc = load_checkpoint(out)
+    assert doc["train"]["precision"] == "bf16"
+
+
+def test_auto_trains_in_bf16_exactly_where_oneDNN_may_use_amx(monkeypatch):
+    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
+    assert precision.training_precision("auto", mx.cpu()) == (
+        "bf16", "auto: oneDNN may use AMX (r)")
+    assert precision.training_precision("auto", mx.gpu(0))[0] == "fp32"
+    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": False, "reason": "no"})
+    assert precision.training_precision("auto", mx.cpu()) == (
+        "fp32", "auto: no AMX for oneDNN (no)")
+    assert precision.training_precision("bf16", mx.cpu())[0] == "bf16"
+
+
+def test_bad_precisions_are_refused_before_training(fmnist_dir):
+    tr, te = _data(fmnist_dir, num_train=64, num_test=64)
+    net = gluon_resnet.cifar_resnet20(in_channels=1)
+    with pytest.raises(ValueError, match=r"precision must be one of 'auto', 'fp32', "
+                                         r"'bf16', got 'fp16'"):
+        train(net, tr, te, 1, 0.1, precision="fp16")
+    with pytest.raises(ValueError, match=r"precision='bf16' is for CPUs"):
+        precision.training_precision("bf16", mx.gpu(0))
+    plain = mx.gluon.nn.Sequential()
+    plain.add(mx.gluon.nn.Dense(10))
+    plain.initialize()
+    plain(mx.nd.zeros((1, 1, SIZE, SIZE)))
+    with pytest.raises(ValueError, match=r"needs a HybridBlock .* got a Sequential"):
+        train(plain, tr, te, 1, 0.1, precision="bf16")
