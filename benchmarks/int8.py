@@ -5,7 +5,7 @@ For a trained run (``gluon-resnet train ... --out RUN``), exports the net as int
 images, once per calibration mode), reloads the files, and compares against fp32:
 
 - accuracy on the 10,000 test images, prepared as in training;
-- latency of one forward pass at batch sizes 1 and 64 (``bf16 export`` and ``bf16 fused``,
+- latency of one forward pass at batch sizes 1 and 64 (``bf16 export`` and ``bf16 optimized``,
   the bf16 export and ``optimize_for_inference(..., "bf16")``, with ``--speed-shapes``), for
   ``fp32``: the Gluon net hybridized with ``static_alloc``/``static_shape``;
   ``fp32 oneDNN``: the net after ``optimize_for(x, backend='MKLDNN', static_alloc=True)``,
@@ -155,11 +155,11 @@ def speed_at(model, shape, batches, rounds, tmp):
           % (model, "x".join(map(str, shape)), time.perf_counter() - start))
     variants["int8 naive"] = load_predictor(paths[-1])._run.block
     # bfloat16: the bf16 export as load_predictor runs it, and optimize_for_inference's
-    # oneDNN-fused bf16 graph (fast where oneDNN may use AMX: see gluon-resnet info).
+    # bf16 graph (static shapes, unfused: fast where oneDNN may use AMX; gluon-resnet info).
     paths = export_net(make_net(), prefix + "-bf16", shape, format="bf16")
     variants["bf16 export"] = load_predictor(paths[-1])._run.block
-    variants["bf16 fused"] = optimize_for_inference(make_net(), (max(batches),) + shape,
-                                                    "bf16")
+    variants["bf16 optimized"] = optimize_for_inference(
+        make_net(), (max(batches),) + shape, "bf16")
     if _have_onnx():
         for fmt, name in (("onnx", "onnx fp32"), ("onnx-int8", "onnx-int8 naive")):
             paths = export_net(make_net(), prefix + "-" + fmt, shape, format=fmt,

@@ -17,8 +17,9 @@ Training in bfloat16 (:func:`for_training`, ``train(..., precision="bf16")``) ru
 same AMP graph under ``autograd``, with the net's own float32 parameters: the graph casts
 them to bfloat16 for the convolutions and dense layers, so their gradients arrive in
 float32 and the optimizer updates float32 master weights; the loss is computed on the
-float32 output. ``"auto"`` trains in bfloat16 where oneDNN may use AMX (measured faster
-there) and in float32 elsewhere.
+float32 output. ``"auto"`` trains in float32 where oneDNN may not use AMX, and elsewhere
+times a training step in both and keeps the faster (bfloat16 won on ResNet-18 at 112x112
+and more, float32 at 32x32).
 """
 import time
 
@@ -30,7 +31,7 @@ from .cpu import amx_status, read_cpuinfo
 from .export import _full_shape, import_symbol_block, trace
 
 __all__ = ["PRECISIONS", "InferenceNet", "optimize_for_inference", "to_bf16_graph",
-           "for_training", "training_precision"]
+           "for_training", "training_precision", "TrainingView", "Fp32Training"]
 
 PRECISIONS = ("auto", "fp32", "bf16")
 BFLOAT16 = np.dtype([("bfloat16", np.uint16)])  # MXNet's name for it in numpy terms
@@ -188,7 +189,9 @@ def optimize_for_inference(net, input_shape, precision="auto", ctx=None):
 
 
 def training_precision(precision, ctx=None):
-    """``(precision, reason)`` that :func:`for_training` trains in for ``precision``."""
+    """``(precision, reason)`` for ``train(..., precision=)`` before any timing: ``'fp32'``
+    or ``'bf16'``, or ``'auto'`` where both must be timed (a CPU on which oneDNN may use
+    AMX)."""
     check_precision(precision)
     cpu = ctx is None or ctx.device_type == "cpu"
     if precision == "bf16" and not cpu:
@@ -199,7 +202,7 @@ def training_precision(precision, ctx=None):
         return "fp32", "auto: not a CPU (bfloat16 here is for oneDNN)"
     status = amx_status()
     if status["amx"]:
-        return "bf16", "auto: oneDNN may use AMX (%s)" % status["reason"]
+        return "auto", "auto: oneDNN may use AMX"
     return "fp32", "auto: no AMX for oneDNN (%s)" % status["reason"]
 
 
@@ -220,30 +223,7 @@ class TrainingView:
         return as_current(out)
 
 
-def for_training(net, input_shape, precision="auto", ctx=None):
-    """What to call in place of ``net`` to train it in ``precision``.
-
-    Parameters
-    ----------
-    net : HybridBlock
-        The net being trained (either array interface); it is not changed.
-    input_shape : tuple of int
-        ``(N, C, H, W)`` of a training batch (other batch sizes also work).
-    precision : {'auto', 'fp32', 'bf16'}
-        See :func:`training_precision`.
-    ctx : Context, optional
-        Default: where the net's parameters are.
-
-    Returns
-    -------
-    HybridBlock or TrainingView
-        ``net`` itself for fp32, else a :class:`TrainingView` sharing its parameters.
-    """
-    if ctx is None:
-        ctx = next(iter(net.collect_params().values())).list_ctx()[0]
-    precision, reason = training_precision(precision, ctx)
-    if precision == "fp32":
-        return net
+def _bf16_view(net, input_shape, reason):
     if not isinstance(net, mx.gluon.HybridBlock):
         raise ValueError("precision='bf16' traces the net to a graph, so it must be a "
                          "HybridBlock; got a %s" % type(net).__name__)
@@ -258,3 +238,95 @@ def for_training(net, input_shape, precision="auto", ctx=None):
                                      params=net.collect_params())
         block.hybridize(static_alloc=True)
     return TrainingView(block, reason)
+
+
+def _seconds_per_step(fwd, x, y, repeats=3):
+    """Forward and backward (no update) of a batch: the fastest of ``repeats`` after two
+    warm-ups (the first creates oneDNN's primitives)."""
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    times = []
+    for i in range(2 + repeats):
+        tic = time.perf_counter()
+        with mx.autograd.record():
+            loss = loss_fn(fwd(x), y)
+        loss.backward()
+        mx.nd.waitall()
+        if i >= 2:
+            times.append(time.perf_counter() - tic)
+    return min(times)
+
+
+def _time_both(net, view, x, y):
+    """``{precision: seconds per step}``; the net's BatchNorm running statistics (and any
+    other state that is not trained) are put back as they were."""
+    frozen = [p for p in net.collect_params().values() if p.grad_req == "null"]
+    saved = [p.data().copy() for p in frozen]
+    try:
+        return {"fp32": _seconds_per_step(net, x, y), "bf16": _seconds_per_step(view, x, y)}
+    finally:
+        for param, value in zip(frozen, saved):
+            param.set_data(value)
+
+
+def for_training(net, input_shape, precision="auto", ctx=None, batch=None):
+    """What to call in place of ``net`` to train it in ``precision``.
+
+    Parameters
+    ----------
+    net : HybridBlock
+        The net being trained (either array interface); it is not changed.
+    input_shape : tuple of int
+        ``(N, C, H, W)`` of a training batch (other batch sizes also work).
+    precision : {'auto', 'fp32', 'bf16'}
+        ``'auto'``: fp32 on GPUs and where oneDNN may not use AMX; elsewhere forward and
+        backward passes in both are timed on ``batch`` and the faster is kept (bf16 won
+        on ResNet-18 at 112x112 and more, lost at 32x32: benchmarks/results/precision.md).
+    ctx : Context, optional
+        Default: where the net's parameters are.
+    batch : (X, y), optional
+        A training batch for ``auto``'s timing (default: random images, class 0). The
+        timing leaves the net's parameters and running statistics as they were; its
+        gradients are overwritten.
+
+    Returns
+    -------
+    HybridBlock, Fp32Training or TrainingView
+        ``net`` itself when fp32 was asked for or is the only choice; when ``auto``
+        timed both, :class:`Fp32Training` (the net) or a :class:`TrainingView` (bf16,
+        sharing the net's parameters), each with ``precision`` and ``reason``.
+    """
+    if ctx is None:
+        ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    precision, reason = training_precision(precision, ctx)
+    if precision == "fp32":
+        return net
+    view = _bf16_view(net, input_shape, reason)
+    if precision == "bf16":
+        return view
+    if batch is None:
+        with legacy_mode():
+            x = mx.nd.random.uniform(shape=_full_shape(input_shape), ctx=ctx)
+            y = mx.nd.zeros((x.shape[0],), ctx=ctx)
+        x, y = as_current(x), as_current(y)
+    else:
+        x, y = batch
+    times = _time_both(net, view, x, y)
+    choice = min(times, key=times.get)
+    reason = "auto: %s (a step: fp32 %.1f ms, bf16 %.1f ms; AMX on)" % (
+        choice, 1e3 * times["fp32"], 1e3 * times["bf16"])
+    if choice == "bf16":
+        view.reason = reason
+        return view
+    return Fp32Training(net, reason)
+
+
+class Fp32Training:
+    """The net itself, with the reason ``auto`` chose fp32 (see :func:`for_training`)."""
+
+    precision = "fp32"
+
+    def __init__(self, net, reason):
+        self.net, self.reason = net, reason
+
+    def __call__(self, x):
+        return self.net(x)

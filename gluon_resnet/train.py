@@ -224,7 +224,7 @@ class TrainState:
         Learning rate of the last update.
     history : History
     precision : {'fp32', 'bf16'}
-        What the training steps run in.
+        What the training steps run in (``'auto'`` until the first batch decides).
     checkpoint : str or None
         The latest ``checkpoint.json`` written.
     stop_training : bool
@@ -475,8 +475,9 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     precision : {'fp32', 'bf16', 'auto'}, default 'fp32'
         ``'bf16'``: mixed precision on the CPU (bfloat16 convolutions and dense layers
         through oneDNN, float32 master weights, loss and evaluation); ``'auto'``: bf16
-        where oneDNN may use AMX, fp32 elsewhere (see :mod:`gluon_resnet.precision`).
-        The net must then be a HybridBlock. Recorded in the checkpoint.
+        where oneDNN may use AMX and a timed training step is faster in bf16 (at the
+        first batch), fp32 elsewhere (see :mod:`gluon_resnet.precision`). The net must
+        then be a HybridBlock. Recorded in the checkpoint, with the reason.
 
     Returns
     -------
@@ -527,10 +528,11 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
     precision, why = training_precision(precision, ctxs[0])
-    if precision == "bf16" and not isinstance(net, gluon.HybridBlock):
-        raise ValueError("precision='bf16' needs a HybridBlock (the net is traced to a "
-                         "graph); got a %s" % type(net).__name__)
-    fwd = None if precision == "bf16" else net  # the bf16 graph is traced at the first batch
+    if precision in ("bf16", "auto") and not isinstance(net, gluon.HybridBlock):
+        raise ValueError("precision=%r needs a HybridBlock (the net is traced to a graph); "
+                         "got a %s" % (precision, type(net).__name__))
+    # bf16 (and auto's timing of both) is set up at the first batch, whose shape it needs
+    fwd = net if precision == "fp32" else None
     num_batches = len(train_iter) if hasattr(train_iter, "__len__") else None
     sched = _make_schedule(schedule, lr, num_epochs, num_batches, milestones, factor,
                            warmup_epochs, warmup_steps, final_lr)
@@ -591,7 +593,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 trainer.set_learning_rate(state.lr)
                 Xs, ys = _split(X, y, ctxs)
                 if fwd is None:
-                    fwd = for_training(net, Xs[0].shape, "bf16", ctxs[0])
+                    fwd = for_training(net, Xs[0].shape, precision, ctxs[0], (Xs[0], ys[0]))
+                    precision, why = fwd.precision, fwd.reason
+                    info["train"].update(precision=precision, precision_reason=why)
+                    state.precision = precision
+                    if seed is not None:  # auto's timing may have drawn random numbers
+                        mx.random.seed(_epoch_seed(seed, epoch))
                 with autograd.record():
                     outs = [fwd(x) for x in Xs]
                     losses = [loss_fn(o, t) for o, t in zip(outs, ys)]

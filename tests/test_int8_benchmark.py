@@ -1,4 +1,5 @@
-"""benchmarks/int8.py runs on a tiny configuration, so it cannot rot (no timing asserted)."""
+"""benchmarks/int8.py and bf16_variants.py run on tiny configurations, so they cannot rot (no
+timing asserted)."""
 import importlib.util
 import os
 import re
@@ -18,11 +19,11 @@ def test_speed_only_run_times_every_variant(tmp_path):
          "1x32x32", "--speed-model", "resnet18", "--batches", "2", "--rounds", "1"],
         capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    rows = re.findall(r"^\| (fp32|fp32 oneDNN|int8 naive|bf16 export|bf16 fused|onnx fp32|"
+    rows = re.findall(r"^\| (fp32|fp32 oneDNN|int8 naive|bf16 export|bf16 optimized|onnx fp32|"
                       r"onnx-int8 naive) \| "
                       r"([0-9.]+) \| ([0-9]+) \| ([0-9.]+)x \| ([0-9.]+)x \|$",
                       result.stdout, re.M)
-    expected = ["fp32", "fp32 oneDNN", "int8 naive", "bf16 export", "bf16 fused"]
+    expected = ["fp32", "fp32 oneDNN", "int8 naive", "bf16 export", "bf16 optimized"]
     if all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "ml_dtypes")):
         expected += ["onnx fp32", "onnx-int8 naive"]
     assert [r[0] for r in rows] == expected, result.stdout
@@ -36,3 +37,20 @@ def test_it_asks_for_something_to_measure(tmp_path):
     result = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "int8.py")],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 2 and "give --run, --speed-shapes, or both" in result.stderr
+
+
+@pytest.mark.slow
+def test_bf16_variants_times_every_graph(tmp_path):
+    """benchmarks/bf16_variants.py (what optimize_for_inference's choice rests on) runs."""
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "bf16_variants.py"), "--batches",
+         "1", "--rounds", "1", "--calls", "1"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    header = re.search(r"^\| ResNet-18, 3x224x224 \| (.+) \|$", result.stdout, re.M)
+    assert header.group(1).split(" | ") == ["fp32 fused", "bf16", "bf16 fused",
+                                            "convert_hybrid_block"]
+    row = re.search(r"^\| batch 1 \(images/s, median of 1 rounds\) \| (.+) \|$",
+                    result.stdout, re.M)
+    assert all(float(v) > 0 for v in row.group(1).split(" | "))
+    assert "oneDNN AMX: " in result.stdout

@@ -80,15 +80,42 @@ def test_bf16_training_is_the_same_in_both_array_interfaces_and_resumes(fmnist_d
     assert doc["train"]["precision"] == "bf16"
 
 
-def test_auto_trains_in_bf16_exactly_where_oneDNN_may_use_amx(monkeypatch):
+def test_auto_times_both_only_where_oneDNN_may_use_amx(monkeypatch):
     monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
-    assert precision.training_precision("auto", mx.cpu()) == (
-        "bf16", "auto: oneDNN may use AMX (r)")
+    assert precision.training_precision("auto", mx.cpu()) == ("auto",
+                                                              "auto: oneDNN may use AMX")
     assert precision.training_precision("auto", mx.gpu(0))[0] == "fp32"
     monkeypatch.setattr(precision, "amx_status", lambda: {"amx": False, "reason": "no"})
     assert precision.training_precision("auto", mx.cpu()) == (
         "fp32", "auto: no AMX for oneDNN (no)")
     assert precision.training_precision("bf16", mx.cpu())[0] == "bf16"
+
+
+@needs_avx512
+def test_auto_keeps_the_faster_and_leaves_the_net_as_it_was(monkeypatch):
+    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
+    net = gluon_resnet.cifar_resnet20(in_channels=1)
+    x = mx.nd.random.uniform(shape=(8, 1, SIZE, SIZE))
+    net(x)
+    before = {k: p.data().asnumpy().copy() for k, p in net.collect_params().items()}
+    calls = []
+    real = precision._seconds_per_step
+
+    def timed(fwd, x, y, repeats=3):
+        calls.append(fwd)
+        real(fwd, x, y, repeats=1)  # a real step: it moves BatchNorm's running statistics
+        return 1.0 if fwd is net else 0.5  # bf16 "faster"
+    monkeypatch.setattr(precision, "_seconds_per_step", timed)
+    fwd = precision.for_training(net, x.shape, "auto", mx.cpu())
+    assert isinstance(fwd, precision.TrainingView) and fwd.precision == "bf16"
+    assert fwd.reason == "auto: bf16 (a step: fp32 1000.0 ms, bf16 500.0 ms; AMX on)"
+    assert len(calls) == 2 and calls[0] is net
+    after = {k: p.data().asnumpy() for k, p in net.collect_params().items()}
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # running stats too
+    monkeypatch.setattr(precision, "_seconds_per_step",
+                        lambda fwd, x, y, repeats=3: 0.5 if fwd is net else 1.0)
+    fwd = precision.for_training(net, x.shape, "auto", mx.cpu())
+    assert fwd.precision == "fp32" and fwd.net is net and fwd.reason.startswith("auto: fp32")
 
 
 def test_bad_precisions_are_refused_before_training(fmnist_dir):
