@@ -34,8 +34,8 @@ from gluon_resnet.export import trace  # noqa: E402
 from gluon_resnet.precision import _build, to_bf16_graph  # noqa: E402
 
 
-def variants(batch):
-    shape = (batch, 3, 224, 224)
+def variants(batch, size):
+    shape = (batch, 3, size, size)
     net = gluon_resnet.resnet18(classes=1000)
     sym, params = trace(net, shape)
     low_sym, low_params = to_bf16_graph(sym, params)
@@ -53,18 +53,19 @@ def variants(batch):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", default="32,1")
+    p.add_argument("--size", type=int, default=224, help="input height and width")
     p.add_argument("--calls", type=int, default=3)
     p.add_argument("--rounds", type=int, default=7)
     args = p.parse_args(argv)
     info = machine_info()
     rows = {}
     for batch in (int(b) for b in args.batches.split(",")):
-        shape, blocks = variants(batch)
+        shape, blocks = variants(batch, args.size)
         x = mx.nd.random.uniform(shape=shape)
         seconds = latencies(blocks, x, args.rounds, args.calls)
         rows[batch] = {name: batch / t for name, t in seconds.items()}
     names = list(next(iter(rows.values())))
-    print("| ResNet-18, 3x224x224 | " + " | ".join(names) + " |")
+    print("| ResNet-18, 3x%dx%d | " % (args.size, args.size) + " | ".join(names) + " |")
     print("|---|" + "---:|" * len(names))
     for batch, r in rows.items():
         print("| batch %d (images/s, median of %d rounds) | %s |" % (

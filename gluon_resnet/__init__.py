@@ -17,6 +17,7 @@ from .lineage import (alexnet, d2l_alexnet, d2l_densenet, d2l_googlenet,  # noqa
                       densenet169, densenet201, googlenet, lenet, nin, vgg11, vgg11_bn, vgg13,
                       vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from .params import load_parameters, save_parameters  # noqa: F401
+from .precision import optimize_for_inference  # noqa: F401
 from .registry import get_model, list_models, register_model  # noqa: F401
 from .resnet import *  # noqa: F401,F403  (the network classes)
 from .summary import Summary, summary  # noqa: F401

@@ -501,9 +501,10 @@ def build_parser():
     p.add_argument("--seed", type=_int_in(0, what="an integer"), default=None,
                    help="seed for initialisation, shuffling and augmentation")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto (default): bfloat16 mixed precision where oneDNN may use AMX "
-                   "(see `gluon-resnet info`), fp32 elsewhere; bf16: bfloat16 convolutions "
-                   "with float32 master weights, loss and evaluation")
+                   help="auto (default): where oneDNN may use AMX (see `gluon-resnet "
+                   "info`), a step of the first batch is timed in both and the faster kept; "
+                   "fp32 elsewhere. bf16: bfloat16 convolutions with float32 master "
+                   "weights, loss and evaluation")
     p.add_argument("--num-train", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    help="train on a class-stratified subset of this size")
     p.add_argument("--num-test", type=_int_in(1, _SPLITS["num_test"], "an integer"),

@@ -2,16 +2,17 @@
 bfloat16 mixed-precision training.
 
 MXNet 1.9's oneDNN runs bfloat16 convolutions on AMX tiles (where :mod:`gluon_resnet.cpu`
-unlocked them) several times faster than fp32; on CPUs with only AVX512_BF16 it may be
-slower than fp32, and CPUs without bf16 instructions emulate it. So ``"auto"`` never
-assumes: it picks fp32 where the CPU has no bf16 instructions, and otherwise times both
-on the caller's own net and input shape and keeps the faster.
+unlocked them) several times faster than fp32, but not always: at 32x32 a bf16 training
+step was slower, and without AMX bf16 was slower than fp32 (the issue's measurement). So
+``"auto"`` never assumes: for inference it picks fp32 where the CPU has no bf16
+instructions and otherwise times both on the caller's own net and input shape.
 
 The bfloat16 graphs come from MXNet's AMP (``mx.contrib.amp.convert_model``): the
 convolutions and dense layers run in bfloat16, with their weights stored so; BatchNorm,
-pooling and the residual additions keep float32 (AMP's lists); the input is cast to
-bfloat16 inside the graph and the output cast back to float32, so callers pass and get
-float32 arrays as before.
+pooling, ReLU and the residual additions run in the type that reaches them (AMP's
+lists; BatchNorm's own parameters stay float32); the input is cast to bfloat16 inside
+the graph and the output cast back to float32, so callers pass and get float32 arrays
+as before.
 
 Training in bfloat16 (:func:`for_training`, ``train(..., precision="bf16")``) runs the
 same AMP graph under ``autograd``, with the net's own float32 parameters: the graph casts

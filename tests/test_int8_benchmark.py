@@ -44,10 +44,10 @@ def test_bf16_variants_times_every_graph(tmp_path):
     """benchmarks/bf16_variants.py (what optimize_for_inference's choice rests on) runs."""
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "benchmarks", "bf16_variants.py"), "--batches",
-         "1", "--rounds", "1", "--calls", "1"],
+         "1", "--rounds", "1", "--calls", "1", "--size", "32"],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    header = re.search(r"^\| ResNet-18, 3x224x224 \| (.+) \|$", result.stdout, re.M)
+    header = re.search(r"^\| ResNet-18, 3x32x32 \| (.+) \|$", result.stdout, re.M)
     assert header.group(1).split(" | ") == ["fp32 fused", "bf16", "bf16 fused",
                                             "convert_hybrid_block"]
     row = re.search(r"^\| batch 1 \(images/s, median of 1 rounds\) \| (.+) \|$",
