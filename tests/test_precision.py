@@ -48,7 +48,7 @@ def _run(fmnist_dir, init, precision_, out=None, epochs=1, np_on=False, **kwargs
 
 
 @needs_avx512
-@pytest.mark.slow  # 30 s of training; the main run of make test has it (both Pythons: cost)
+@pytest.mark.slow  # 30 s of training: in the main run of make test, not the 3.12+ one
 def test_bf16_training_keeps_fp32_accuracy_with_float32_master_weights(fmnist_dir, init):
     fp32, _, _, _ = _run(fmnist_dir, init, "fp32", epochs=3, num_test=2000)
     low, params, text, _ = _run(fmnist_dir, init, "bf16", epochs=3, num_test=2000)
