@@ -37,7 +37,6 @@ import datetime
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,15 +50,6 @@ from gluon_resnet.precision import optimize_for_inference  # noqa: E402
 from gluon_resnet.train import evaluate_accuracy, load_checkpoint  # noqa: E402
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines()
-                    if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def latencies(variants, x, rounds, calls, warmup=3):
@@ -182,11 +172,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7, help="timing rounds (default 7)")
     args = parser.parse_args(argv)
 
+    report = gluon_resnet.cpu_report()
     print("date %s; CPU %s, %d CPUs visible; OMP_NUM_THREADS=%s; MXNet %s, Python %s"
           % (datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             cpu_model(), os.cpu_count(), os.environ.get("OMP_NUM_THREADS"), mx.__version__,
-             platform.python_version()))
-    report = gluon_resnet.cpu_report()
+             report["model"], os.cpu_count(), os.environ.get("OMP_NUM_THREADS"),
+             mx.__version__, platform.python_version()))
     print("CPU flags: %s; oneDNN AMX %s (%s)" % (" ".join(report["flags"]),
                                                 "on" if report["amx"] else "off",
                                                 report["amx_reason"]))

@@ -58,6 +58,10 @@ FASHION_MNIST_TRAIN = 60000
 BEGIN, END = "<!-- measured: begin -->", "<!-- measured: end -->"
 
 
+def _names(text):
+    return [m.strip() for m in text.split(",") if m.strip()]
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", default=",".join(CHAPTERS))
@@ -75,8 +79,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="a tiny configuration that checks the script runs")
     args = p.parse_args(argv)
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    args.full_schedule = [m.strip() for m in args.full_schedule.split(",") if m.strip()]
+    args.models, args.full_schedule = _names(args.models), _names(args.full_schedule)
     unknown = [m for m in args.models + args.full_schedule if m not in CHAPTERS]
     if unknown:
         p.error("--models: %s not among %s" % (", ".join(unknown), ", ".join(CHAPTERS)))

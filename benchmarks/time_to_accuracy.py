@@ -41,7 +41,6 @@ import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -188,15 +187,8 @@ class Recorder(Callback):
 
 def machine_info():
     """CPU model, cores, thread settings, library versions, load average, date."""
-    model = None
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return {"cpu": model or platform.processor(), "cpu_count": os.cpu_count(),
+    report = gluon_resnet.cpu_report()
+    return {"cpu": report["model"], "cpu_count": os.cpu_count(),
             "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
             "mxnet": mx.__version__, "python": platform.python_version(),
@@ -204,7 +196,7 @@ def machine_info():
             "platform": platform.platform(),
             "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-            "cpu_report": gluon_resnet.cpu_report()}
+            "cpu_report": report}
 
 
 def times_to_targets(curve, targets=TARGETS, key="seconds"):

@@ -51,6 +51,15 @@ def cpu_has_bf16():
     return any(f in read_cpuinfo()[1] for f in _BF16_FLAGS)
 
 
+def _float32_output(sym):
+    """``sym`` with its output cast back to float32 if AMP left it in bfloat16 (call in
+    legacy mode)."""
+    _, out_types, _ = sym.infer_type(data=np.float32)
+    if np.dtype(out_types[0]) != np.float32:
+        sym = mx.sym.amp_cast(sym, dtype="float32")
+    return sym
+
+
 def to_bf16_graph(sym, params):
     """``(sym, params)`` in bfloat16 by MXNet's AMP: convolutions and dense layers (and
     their weights) in bfloat16, the rest as AMP's lists say, float32 in and out.
@@ -64,9 +73,7 @@ def to_bf16_graph(sym, params):
         auxs = {k[4:]: v for k, v in params.items() if k.startswith("aux:")}
         sym, args, auxs = amp.convert_model(sym, args, auxs, target_dtype="bfloat16",
                                             cast_optional_params=True)
-        _, out_types, _ = sym.infer_type(data=np.float32)
-        if np.dtype(out_types[0]) != np.float32:
-            sym = mx.sym.amp_cast(sym, dtype="float32")
+        sym = _float32_output(sym)
     out = {"arg:" + k: v for k, v in args.items()}
     out.update({"aux:" + k: v for k, v in auxs.items()})
     return sym, out
@@ -231,10 +238,8 @@ def _bf16_view(net, input_shape, reason):
     from mxnet.contrib import amp
     sym, _ = trace(net, _full_shape(input_shape))
     with legacy_mode():
-        low = amp.convert_symbol(sym, target_dtype="bfloat16", cast_optional_params=False)
-        _, out_types, _ = low.infer_type(data=np.float32)
-        if np.dtype(out_types[0]) != np.float32:
-            low = mx.sym.amp_cast(low, dtype="float32")
+        low = _float32_output(amp.convert_symbol(sym, target_dtype="bfloat16",
+                                                 cast_optional_params=False))
         block = mx.gluon.SymbolBlock(low, [mx.sym.var("data", dtype=np.float32)],
                                      params=net.collect_params())
         block.hybridize(static_alloc=True)
