@@ -1,5 +1,5 @@
 """The ``gluon-resnet`` command: ``train``, ``evaluate``, ``export``, ``models``,
-``split-data``, ``predict``, ``convert``, ``info`` and ``lab`` (in
+``split-data``, ``predict``, ``convert``, ``info``, ``launch`` and ``lab`` (in
 :mod:`gluon_resnet.cli_lab`).
 
 Argument parsing only; the work is done by :mod:`gluon_resnet.train`,
@@ -23,6 +23,7 @@ import re
 import sys
 
 PROG = "gluon-resnet"
+KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
 _MAX_RESIZE = 1024
 _SPLITS = {"num_train": 60000, "num_test": 10000}
 
@@ -237,14 +238,30 @@ def _cmd_train(args):
     return _run_training(args, net, train_iter, test_iter, ctx, metadata)
 
 
+def _join_job(args):
+    """With a dist_* --kvstore, join the launcher's job first: the rank decides who
+    prints and writes. Returns the kvstore (or its name) and this worker's rank."""
+    from .distributed import create_kvstore, is_distributed
+    if args.kvstore is None or not is_distributed(args.kvstore):
+        return args.kvstore, 0
+    try:
+        kv = create_kvstore(args.kvstore)
+    except ValueError as err:
+        raise CLIError(str(err)) from None
+    return kv, kv.rank
+
+
 def _run_training(args, net, train_iter, test_iter, ctx, metadata):
     from .callbacks import PrintLines, ProgressBar, SaveCurves, SaveHistory
     from .checkpoint import CHECKPOINT_FILE, CheckpointError, RunLocked
     from .train import TrainingDiverged, train
+    kvstore, rank = _join_job(args)
     paths = {name: os.path.join(args.out, name)
              for name in (CHECKPOINT_FILE, "history.json", "curves.png")}
     callbacks = [ProgressBar(), PrintLines(), SaveCurves(paths["curves.png"]),
                  SaveHistory(paths["history.json"])]
+    if kvstore is not args.kvstore:  # a worker of a job: rank 0 reports, no bars
+        callbacks = callbacks[1:] if rank == 0 else []
     try:
         history = train(
             net, train_iter, test_iter, args.epochs, args.lr, ctx, optimizer=args.optimizer,
@@ -252,7 +269,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
             milestones=args.milestones, factor=args.factor, warmup_epochs=args.warmup,
             label_smoothing=args.label_smoothing, callbacks=callbacks,
             checkpoint_dir=args.out, resume=args.resume, seed=args.seed, metadata=metadata,
-            allow_pickle=args.trust_pickle, precision=args.precision)
+            allow_pickle=args.trust_pickle, precision=args.precision, kvstore=kvstore)
     except (RunLocked, ValueError) as err:  # train's checks, made before any training
         raise CLIError(str(err)) from None
     except (TrainingDiverged, CheckpointError) as err:
@@ -262,6 +279,8 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
         print("%s: interrupted; the last finished epoch is saved in %s: run the same command "
               "with --resume to continue" % (PROG, args.out), file=sys.stderr)
         raise SystemExit(130) from None
+    if rank:
+        return 0
     if len(history):
         what = "val" if metadata["dataset"] == "image-folder" else "test"
         print("%s after %d epochs: %s acc %.3f" % (args.model, len(history), what,
@@ -505,6 +524,11 @@ def build_parser():
                    "info`), a step of the first batch is timed in both and the faster kept; "
                    "fp32 elsewhere. bf16: bfloat16 convolutions with float32 master "
                    "weights, loss and evaluation")
+    p.add_argument("--kvstore", choices=KVSTORES, default=None,
+                   help="how gradients are combined: local or device (several --ctx in "
+                   "this process; default device), or dist_sync, dist_device_sync, "
+                   "dist_async for the workers of `gluon-resnet launch` (each trains on "
+                   "its part of the data; --batch-size is per worker)")
     p.add_argument("--num-train", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    help="train on a class-stratified subset of this size")
     p.add_argument("--num-test", type=_int_in(1, _SPLITS["num_test"], "an integer"),
@@ -617,9 +641,53 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print it as JSON")
     p.set_defaults(func=_cmd_info)
 
+    p = sub.add_parser(
+        "launch", help="train in several processes or machines (MXNet's parameter server)",
+        description="Start a scheduler, servers and workers of a ps-lite job and run the "
+        "command after -- in every worker, e.g. gluon-resnet launch --workers 2 -- train "
+        "--kvstore dist_sync --epochs 5. Local processes on the loopback interface by "
+        "default; with --hosts over ssh. Every worker's output is prefixed with its rank. "
+        "When any process fails, all are stopped and the exit status is non-zero.")
+    p.add_argument("--workers", "-n", type=_int_in(1, what="an integer"), required=True,
+                   help="number of workers (training processes)")
+    p.add_argument("--servers", "-s", type=_int_in(1, what="an integer"), default=1,
+                   help="number of servers (default 1)")
+    p.add_argument("--hosts", metavar="FILE", default=None,
+                   help="machines for servers and workers, one per line, reached with "
+                   "password-less ssh; each needs this Python, this package and the data "
+                   "at the same paths (default: all on this machine)")
+    p.add_argument("--port", type=_int_in(1, 65535, "a port"), default=None,
+                   help="the scheduler's port (default: a free one)")
+    p.add_argument("--interface", default=None,
+                   help="network interface ps-lite binds (DMLC_INTERFACE; default lo "
+                   "without --hosts)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a variable in every process (repeatable)")
+    p.add_argument("--ssh", default="ssh", help="ssh program (default ssh)")
+    p.add_argument("command", nargs=argparse.REMAINDER,
+                   help="after --: the workers' command, a gluon-resnet subcommand "
+                   "(train ...) or any program")
+    p.set_defaults(func=_cmd_launch)
+
     from . import cli_lab
     cli_lab.add_parser(sub)
     return parser
+
+
+def _cmd_launch(args):
+    from .launcher import LaunchError, launch, read_hosts
+    env = {}
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            raise CLIError("--env takes NAME=VALUE, got %r" % item)
+        env[name] = value
+    try:
+        hosts = read_hosts(args.hosts) if args.hosts else None
+        return launch(args.command, args.workers, args.servers, hosts=hosts, port=args.port,
+                      env=env, ssh=args.ssh, interface=args.interface)
+    except LaunchError as err:
+        raise CLIError(str(err)) from None
 
 
 def _default_threads():
@@ -641,7 +709,7 @@ def main(argv=None):
         2 for bad arguments (one line on stderr), 1 if training diverged, 130 if
         interrupted.
     """
-    if argv is None:
+    if argv is None and sys.argv[1:2] != ["launch"]:  # the launcher sets the workers' threads
         _default_threads()
     try:
         args = build_parser().parse_args(argv)

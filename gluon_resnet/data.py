@@ -363,6 +363,27 @@ class ImageArrayIter:
     def __len__(self):
         return math.ceil(self.num_examples / self.batch_size)
 
+    def shard(self, num_parts, index, seed=0, equal=True):
+        """Part ``index`` of ``num_parts`` disjoint parts of this iterator's examples.
+
+        A new iterator with the same settings over the examples
+        :func:`gluon_resnet.distributed.shard_indices` picks (a permutation seeded by
+        ``seed``, cut into parts; ``equal=True``, for training, gives every part
+        ``N // num_parts`` examples, so that every worker makes the same number of
+        steps). Its random state (shuffling, augmentation) starts as a copy of this
+        iterator's, so all parts draw alike and a checkpoint's random state fits every
+        worker.
+        """
+        import copy
+
+        from .distributed import shard_indices
+        idx = shard_indices(len(self._labels), num_parts, index, seed, equal)
+        part = copy.copy(self)
+        part._images, part._labels = self._images[idx], self._labels[idx]
+        part._rng = np.random.RandomState()
+        part._rng.set_state(self._rng.get_state())
+        return part
+
     def rng_state(self):
         """The state of the iterator's RandomState (shuffling, augmentation), for checkpoints."""
         return self._rng.get_state()

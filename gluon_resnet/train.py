@@ -25,7 +25,8 @@ from .callbacks import (Animator, Callback, PrintLines, ProgressBar, SaveCurves,
                         SaveHistory, _call, _ctx_text)
 from .checkpoint import (CHECKPOINT_FILE, Checkpointer, load_checkpoint,  # noqa: F401
                          read_checkpoint)
-from .precision import for_training, training_precision
+from .distributed import Distributed
+from .precision import Fp32Training, for_training, training_precision
 
 __all__ = [
     "train", "evaluate_accuracy", "History", "TrainState", "TrainingDiverged", "LRSchedule",
@@ -225,6 +226,9 @@ class TrainState:
     history : History
     precision : {'fp32', 'bf16'}
         What the training steps run in (``'auto'`` until the first batch decides).
+    rank, num_workers : int
+        This worker's rank and the number of workers (0 and 1 without a distributed
+        kvstore): callbacks that print or write files act on rank 0 only.
     checkpoint : str or None
         The latest ``checkpoint.json`` written.
     stop_training : bool
@@ -239,6 +243,7 @@ class TrainState:
         self.epoch = self.batch = self.examples = 0
         self.lr = None
         self.precision = "fp32"
+        self.rank, self.num_workers = 0, 1
         self.checkpoint = None
         self.stop_training = False
         self._loss_sums = self._correct = None
@@ -327,7 +332,12 @@ def evaluate_accuracy(net, data_iter, ctx=None):
     -------
     float
     """
-    ctxs = _resolve_ctx(net, ctx)
+    correct, n = _count_correct(net, data_iter, _resolve_ctx(net, ctx))
+    return correct / n
+
+
+def _count_correct(net, data_iter, ctxs):
+    """(correct predictions, examples) over ``data_iter``."""
     correct = [mx.nd.zeros((1,), ctx=c) for c in ctxs]
     n = 0
     with autograd.predict_mode():
@@ -338,7 +348,7 @@ def evaluate_accuracy(net, data_iter, ctx=None):
             n += X.shape[0]
     if not n:
         raise ValueError("data_iter yielded no examples")
-    return float(sum(c.asscalar() for c in correct)) / n
+    return float(sum(c.asscalar() for c in correct)), n
 
 
 def _epoch_seed(seed, epoch):
@@ -402,11 +412,58 @@ def _params_finite(net, ctx):
     return not mx.nd.add_n(*bad).asscalar()
 
 
+def _start_together(dist, num_batches, ckpt):
+    """With several workers: check that they agree.
+
+    Every worker must make the same number of steps and resume the same epoch (a run
+    directory that not every worker sees would split them).
+    """
+    if not dist.dist:
+        return
+    dist.check_same("the number of batches per epoch", num_batches or 0)
+    if ckpt is not None:
+        epoch = read_checkpoint(ckpt.json)["epoch"] if ckpt.exists() else 0
+        dist.check_same("the epoch to resume from (every worker must see the run directory "
+                        "%s)" % ckpt.dir, epoch)
+
+
+def _same_start(dist, net, x):
+    """Before the first step: every worker gets rank 0's parameters (a forward pass of
+    one example first sets the shapes of parameters still deferred)."""
+    if not dist.sync or dist.num_workers == 1:
+        return
+    if any(p._deferred_init for p in net.collect_params().values()):
+        with autograd.predict_mode():
+            net(x[:1])
+    dist.broadcast_parameters(net)
+
+
+def _agree_on_precision(dist, fwd, net, shape, ctx):
+    """With several workers, bf16 only if every worker chose it (``'auto'`` times it)."""
+    if not dist.sync or dist.num_workers == 1:
+        return fwd
+    votes, = dist.totals([fwd.precision == "bf16"])
+    if fwd.precision == "bf16" and votes < dist.num_workers:
+        return Fp32Training(net, "auto: fp32 (%d of %d workers timed fp32 faster)"
+                            % (dist.num_workers - votes, dist.num_workers))
+    return fwd
+
+
+def _test_accuracy(dist, net, test_iter, ctxs):
+    """Test accuracy; each worker's part summed over the workers (dist_sync), else rank
+    0's alone (others get None)."""
+    correct, n = _count_correct(net, test_iter, ctxs) if test_iter is not None else (0, 0)
+    if not dist.sync:
+        return correct / n if n else None
+    correct, n = dist.totals([correct, n])
+    return correct / n
+
+
 def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sgd",
           momentum=0.9, wd=0.0, schedule="constant", milestones=None, factor=0.1,
           warmup_epochs=0, warmup_steps=None, final_lr=0.0, label_smoothing=0.0,
           no_wd_bn_bias=False, callbacks=(), checkpoint_dir=None, resume=False, seed=None,
-          metadata=None, allow_pickle=False, precision="fp32"):
+          metadata=None, allow_pickle=False, precision="fp32", kvstore=None):
     """Train ``net`` with softmax cross-entropy, as d2l's ``train_ch6``.
 
     The net is trained as given: it is not initialised or re-initialised here (so
@@ -478,6 +535,16 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         where oneDNN may use AMX and a timed training step is faster in bf16 (at the
         first batch), fp32 elsewhere (see :mod:`gluon_resnet.precision`). The net must
         then be a HybridBlock. Recorded in the checkpoint, with the reason.
+    kvstore : {'local', 'device', 'dist_sync', 'dist_device_sync', 'dist_async'} or KVStore, optional
+        How gradients move between contexts and processes (default: ``gluon.Trainer``'s
+        ``'device'``). The ``dist_*`` kinds train data-parallel in the processes that
+        ``gluon-resnet launch`` starts: each worker calls ``train`` with the same
+        arguments; ``train_iter`` (which needs a ``shard`` method, as
+        :class:`~gluon_resnet.data.ImageArrayIter` has) is cut into equal parts by rank,
+        and each update is the mean over all workers' batches (``batch_size *
+        num_workers`` examples). Rank 0 writes the checkpoints, which every worker reads
+        to resume. See :mod:`gluon_resnet.distributed` for what is synchronised and
+        what is not, and for ``dist_async``'s limits.
 
     Returns
     -------
@@ -527,6 +594,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
+    dist = Distributed(kvstore)
+    dist.check_args(schedule, warmup_steps, warmup_epochs, checkpoint_dir)
+    has_test = test_iter is not None
+    train_iter, test_iter = dist.shard(train_iter, test_iter)
     precision, why = training_precision(precision, ctxs[0])
     if precision in ("bf16", "auto") and not isinstance(net, gluon.HybridBlock):
         raise ValueError("precision=%r needs a HybridBlock (the net is traced to a graph); "
@@ -540,9 +611,10 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     if optimizer in ("sgd", "nag"):
         opt_params["momentum"] = momentum
     # Updates on the workers, not in a kvstore: the learning rate set per step reaches
-    # them, and the optimizer state is ours to checkpoint.
+    # them, and the optimizer state is ours to checkpoint (dist_async aside).
     trainer = gluon.Trainer(net.collect_params(), optimizer, opt_params,
-                            update_on_kvstore=False)
+                            kvstore=dist.trainer_kvstore(),
+                            update_on_kvstore=dist.update_on_kvstore())
     loss_fn = (SmoothedCrossEntropyLoss(label_smoothing) if label_smoothing
                else gluon.loss.SoftmaxCrossEntropyLoss())
     loss_fn.hybridize()
@@ -551,12 +623,14 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     ckpt = None
     if checkpoint_dir is not None:
         ckpt = Checkpointer(checkpoint_dir)
-        ckpt.lock()  # held until training ends
+        if dist.is_root:
+            ckpt.lock()  # held until training ends
         try:
             if ckpt.exists() and not resume:
                 raise ValueError("%s already holds a checkpoint (%s); pass resume=True to "
                                  "continue it, or use another directory"
                                  % (checkpoint_dir, CHECKPOINT_FILE))
+            _start_together(dist, num_batches, ckpt)
             if ckpt.exists():
                 start, saved = ckpt.restore(net, trainer, train_iter, ctxs, optimizer,
                                             allow_pickle=allow_pickle)
@@ -564,18 +638,23 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         except BaseException:
             ckpt.unlock()
             raise
+    else:
+        _start_together(dist, num_batches, None)
     info = {"model": None, "train": {
         "optimizer": optimizer, "lr": lr, "momentum": momentum, "wd": wd,
         "schedule": schedule if isinstance(schedule, str) else repr(schedule),
         "num_epochs": num_epochs, "label_smoothing": label_smoothing, "seed": seed,
-        "ctx": [str(c) for c in ctxs], "precision": precision, "precision_reason": why},
+        "ctx": [str(c) for c in ctxs], "precision": precision, "precision_reason": why,
+        "kvstore": dist.kind, "num_workers": dist.num_workers},
         "metadata": dict(metadata or {})}
 
     state = TrainState(net, trainer, ctxs, num_epochs, num_batches, history)
     state.precision = precision
+    state.rank, state.num_workers = dist.rank, dist.num_workers
     state.checkpoint = ckpt.json if ckpt is not None and ckpt.exists() else None
     saved_wd = _no_wd_bn_bias(net) if no_wd_bn_bias else {}
     step = start * (num_batches or 0)  # updates done; the schedule's argument
+    started = False
     try:
         _call(callbacks, "on_train_begin", state)
         for epoch in range(start, num_epochs):
@@ -592,8 +671,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 step += 1
                 trainer.set_learning_rate(state.lr)
                 Xs, ys = _split(X, y, ctxs)
+                if not started:
+                    _same_start(dist, net, Xs[0])
+                    started = True
                 if fwd is None:
                     fwd = for_training(net, Xs[0].shape, precision, ctxs[0], (Xs[0], ys[0]))
+                    fwd = _agree_on_precision(dist, fwd, net, Xs[0].shape, ctxs[0])
                     precision, why = fwd.precision, fwd.reason
                     info["train"].update(precision=precision, precision_reason=why)
                     state.precision = precision
@@ -603,7 +686,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                     outs = [fwd(x) for x in Xs]
                     losses = [loss_fn(o, t) for o, t in zip(outs, ys)]
                 autograd.backward(losses)
-                trainer.step(X.shape[0])
+                dist.reduce_gradients(trainer._params)
+                trainer.step(dist.step_size(X.shape[0]))
                 for j, (o, t, l) in enumerate(zip(outs, ys, losses)):
                     s = as_legacy(l).sum()  # the running sums are legacy arrays
                     state._loss_sums[j] += s
@@ -622,27 +706,32 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
             partial = num_batches is not None and state.batch < num_batches
             if not state.examples:
                 raise ValueError("train_iter yielded no batches in epoch %d" % (epoch + 1))
-            loss_sum = float(sum(s.asscalar() for s in state._loss_sums))
+            loss_sum, correct, examples = dist.totals([
+                sum(s.asscalar() for s in state._loss_sums),
+                sum(c.asscalar() for c in state._correct), state.examples])
             train_time = time.time() - tic
             if not math.isfinite(loss_sum):
                 bad = min(float(b.asscalar()) for b in first_bad)
+                bad = state.batch - 1 if bad >= _NOT_SEEN else bad  # on another worker
                 raise TrainingDiverged(epoch + 1, int(bad) + 1, state.checkpoint)
             if not _params_finite(net, ctxs[0]):  # the last update can break them
                 raise TrainingDiverged(epoch + 1, state.batch, state.checkpoint)
-            correct = float(sum(c.asscalar() for c in state._correct))
+            dist.average_running_stats(net)
             eval_tic = time.time()
-            test_acc = None if test_iter is None else evaluate_accuracy(net, test_iter, ctxs)
+            test_acc = _test_accuracy(dist, net, test_iter, ctxs) if has_test else None
             eval_time = time.time() - eval_tic
-            history.loss.append(loss_sum / state.examples)
-            history.train_acc.append(correct / state.examples)
+            history.loss.append(loss_sum / examples)
+            history.train_acc.append(correct / examples)
             history.test_acc.append(test_acc)
             history.epoch_time.append(time.time() - tic)
             history.eval_time.append(eval_time)
-            history.throughput.append(state.examples / train_time)
+            history.throughput.append(examples / train_time)
             history.lr.append(state.lr)
             if ckpt is not None and not partial:
-                state.checkpoint = ckpt.save(epoch + 1, net, trainer, train_iter,
-                                             history.to_dict(), info)
+                if dist.is_root:
+                    ckpt.save(epoch + 1, net, trainer, train_iter, history.to_dict(), info)
+                dist.barrier()  # the others wait for the checkpoint
+                state.checkpoint = ckpt.json
             _call(callbacks, "on_epoch_end", state)
             if state.stop_training:
                 break

@@ -1,0 +1,307 @@
+"""Data-parallel training across processes and machines on MXNet's parameter server.
+
+MXNet's KVStore (``mx.kv.create``) moves gradients between the processes of a job:
+``local`` and ``device`` inside one process (several contexts), and the ps-lite kinds
+``dist_sync``, ``dist_device_sync`` and ``dist_async`` between *workers* (the processes
+that train), through *servers* (which hold and sum what the workers push) and a
+*scheduler* (which introduces them). Roles and addresses come from ``DMLC_*`` environment
+variables, which ``gluon-resnet launch`` (:mod:`gluon_resnet.launcher`) sets.
+
+What :func:`gluon_resnet.train` does with a distributed kvstore, and why:
+
+* **Sharding.** Every worker trains on its own part of the data: :meth:`shard` of the
+  training iterator (``ImageArrayIter.shard``), a permutation seeded the same on every
+  worker, cut into ``num_workers`` disjoint parts of equal size (the remainder, fewer
+  than ``num_workers`` examples, is dropped), so every worker makes the same number of
+  steps: ``dist_sync`` hangs when counts differ. This is checked before training.
+* **Gradients.** The servers *sum* the workers' gradients; every worker then applies the
+  same update itself (``update_on_kvstore=False``), dividing by ``batch_size *
+  num_workers``, so each step is the mean over the global batch, as one process with
+  that batch would take. Updates on the workers keep the learning-rate schedule (set per
+  step) and the optimizer state (checkpointed) in our hands.
+* **Start.** Before the first step every worker receives rank 0's parameters (the
+  trainer's ``kv.init``), so workers need not share a seed.
+* **BatchNorm.** Each worker's running mean and variance follow its own batches. Before
+  every evaluation and checkpoint they are replaced, on every worker, by the mean over
+  the workers (the mean of the variances: the spread between the workers' means is
+  left out, as SyncBatchNorm-free data-parallel trainers do). Batch statistics during
+  training stay per worker (per batch of ``batch_size``), as with several GPUs.
+* **Evaluation and history.** The test set is split over the workers too and the
+  correct counts summed; training loss and accuracy are summed over the workers, so
+  every worker's History is that of the whole job.
+* **Checkpoints.** Rank 0 writes them; the others wait at a barrier. To resume, every
+  worker reads the same checkpoint, so the run directory must be one that every
+  worker sees (the same machine, or a shared filesystem); a worker that finds another
+  epoch than rank 0 stops the job with an error saying so.
+* **dist_async.** Each worker's gradient is applied on the servers as soon as it
+  arrives (MXNet allows no other way), so the optimizer lives on the servers: its
+  state cannot be checkpointed (MXNet 1.9.1 refuses to save it) and a learning rate set
+  by the workers never reaches it. ``dist_async`` therefore takes a constant learning
+  rate and no ``checkpoint_dir``; rank 0 evaluates alone, and BatchNorm statistics are
+  rank 0's.
+"""
+import os
+
+import numpy as np
+
+__all__ = ["KVSTORES", "create_kvstore", "shard_indices", "Distributed", "is_distributed"]
+
+KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
+ROLE_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER",
+                  "DMLC_NUM_WORKER")
+LAUNCH_ENV = "GLUON_RESNET_LAUNCH_ID"  # set by the launcher in every process it starts
+RANK_MARK = "gluon-resnet-launch: rank "  # a worker's line telling the launcher its rank
+_FIRST_KEY = 1 << 20  # our keys; the trainer's are 0 .. number of parameters - 1
+
+# ps-lite connects a process to its job once: the kvstore made for a kind is kept here so
+# that the CLI (which needs the rank early) and train() share it.
+_OPENED = {}
+
+
+def is_distributed(kvstore):
+    """Whether ``kvstore`` (a name or a KVStore) is one of the ps-lite kinds."""
+    kind = kvstore if isinstance(kvstore, str) else getattr(kvstore, "type", "")
+    return kind.startswith("dist")
+
+
+def create_kvstore(kind):
+    """The KVStore of ``kind`` (one of :data:`KVSTORES`), checked before MXNet is asked.
+
+    The ``dist_*`` kinds connect this process to the job described by the ``DMLC_*``
+    environment variables (``gluon-resnet launch`` sets them) and block until every
+    worker and server has joined; the same store is returned on later calls. Under the
+    launcher a worker then prints one line with its rank, which the launcher uses to
+    label the worker's output.
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind, or a ``dist_*`` kind without the launcher's variables (or
+        in a process whose role is not ``worker``).
+    """
+    import mxnet as mx
+    if isinstance(kind, mx.kvstore.KVStore):
+        return kind
+    if kind not in KVSTORES:
+        raise ValueError("kvstore must be one of %s, got %r" % (", ".join(KVSTORES), kind))
+    if not is_distributed(kind):
+        return kind  # made by gluon.Trainer, per process
+    missing = [v for v in ROLE_VARIABLES if not os.environ.get(v)]
+    if missing:
+        raise ValueError(
+            "kvstore=%r trains in several processes, started by the launcher: "
+            "gluon-resnet launch --workers 2 --servers 1 -- train --kvstore %s ... "
+            "(this process lacks %s)" % (kind, kind, ", ".join(missing)))
+    if os.environ["DMLC_ROLE"] != "worker":
+        raise ValueError("kvstore=%r is for workers; this process has DMLC_ROLE=%s"
+                         % (kind, os.environ["DMLC_ROLE"]))
+    if kind not in _OPENED:
+        if _OPENED:
+            raise ValueError("this process already joined its job with kvstore=%r; one "
+                             "process takes one kind, got %r" % (next(iter(_OPENED)), kind))
+        kv = mx.kv.create(kind)
+        _OPENED[kind] = kv
+        if os.environ.get(LAUNCH_ENV):
+            print("%s%d of %d" % (RANK_MARK, kv.rank, kv.num_workers), flush=True)
+    return _OPENED[kind]
+
+
+def shard_indices(n, num_parts, index, seed=0, equal=True):
+    """Indices of part ``index`` of ``num_parts`` disjoint parts of ``range(n)``.
+
+    A permutation of ``range(n)`` drawn from ``seed`` (the same on every worker) is cut
+    into ``num_parts`` consecutive parts. ``equal=True`` gives every part
+    ``n // num_parts`` indices (the last ``n % num_parts`` of the permutation are
+    left out), as training needs; ``equal=False`` keeps every index (parts differ by at
+    most one), as evaluation needs.
+    """
+    for name, value, low in (("n", n, 0), ("num_parts", num_parts, 1), ("index", index, 0)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError("%s must be an integer >= %d, got %r" % (name, low, value))
+    if index >= num_parts:
+        raise ValueError("index must be < num_parts (%d), got %d" % (num_parts, index))
+    if equal and n < num_parts:
+        raise ValueError("%d examples cannot be cut into %d non-empty equal parts"
+                         % (n, num_parts))
+    order = np.random.RandomState(seed).permutation(n)
+    if equal:
+        size = n // num_parts
+        return np.sort(order[index * size:(index + 1) * size])
+    return np.sort(np.array_split(order, num_parts)[index])
+
+
+class Distributed:
+    """What :func:`gluon_resnet.train` does differently with a kvstore: one per run.
+
+    Parameters
+    ----------
+    kvstore : str or KVStore or None
+        None trains in this process alone (``gluon.Trainer``'s default kvstore).
+    """
+
+    def __init__(self, kvstore):
+        self.kvstore = create_kvstore(kvstore) if kvstore is not None else None
+        self.dist = kvstore is not None and is_distributed(self.kvstore)
+        self.kind = getattr(self.kvstore, "type", self.kvstore)  # a name, or None
+        kv = self.kvstore if self.dist else None
+        self.rank = kv.rank if kv else 0
+        self.num_workers = kv.num_workers if kv else 1
+        self.sync = self.dist and "async" not in kv.type
+        self._keys = {}
+
+    @property
+    def is_root(self):
+        return self.rank == 0
+
+    def trainer_kvstore(self):
+        """The ``kvstore`` argument for ``gluon.Trainer``: the gradients of synchronous
+        jobs are summed here (:meth:`reduce_gradients`), so their trainer has none."""
+        if self.sync:
+            return None
+        return "device" if self.kvstore is None else self.kvstore
+
+    def update_on_kvstore(self):
+        """``False`` (updates on the workers), except for dist_async, which needs True."""
+        return True if self.dist and not self.sync else False
+
+    def broadcast_parameters(self, net):
+        """Give every worker rank 0's parameters (all of them, running statistics too).
+
+        Synchronous jobs only (in dist_async the trainer does it through the servers);
+        every parameter must be initialised (not deferred)."""
+        import mxnet as mx
+
+        from .arrays import as_legacy
+        if not self.sync or self.num_workers == 1:
+            return
+        params = [p for _, p in sorted(net.collect_params().items())]
+        arrays = [as_legacy(p.data(p.list_ctx()[0])).copy() for p in params]
+        keys = self._keys_for("parameters", arrays)
+        self.kvstore.init(keys, arrays)  # the servers keep rank 0's values
+        self.kvstore.pull(keys, out=arrays)
+        for p, a in zip(params, arrays):
+            for data in p.list_data():
+                as_legacy(data)[:] = a.as_in_context(data.context)
+        mx.nd.waitall()
+
+    def reduce_gradients(self, params):
+        """Sum every gradient over this process's contexts and over the workers, and
+        leave the sum in each context's gradient (synchronous jobs; else nothing)."""
+        from .arrays import as_legacy
+        if not self.sync:
+            return
+        params = [p for p in params if p.grad_req != "null"]
+        sums = []
+        for p in params:
+            grads = [as_legacy(g) for g in p.list_grad()]
+            if len(grads) > 1:
+                grads[0] += sum(g.as_in_context(grads[0].context) for g in grads[1:])
+            sums.append(grads[0])
+        if self.num_workers > 1:
+            self.allreduce("gradients", sums)
+        for p, total in zip(params, sums):
+            for g in p.list_grad()[1:]:
+                as_legacy(g)[:] = total.as_in_context(g.context)
+
+    def bytes_per_step(self, params):
+        """Bytes a worker pushes and pulls per step: its gradients, twice."""
+        return 2 * sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize
+                       for p in params if p.grad_req != "null")
+
+    def check_args(self, schedule, warmup_steps, warmup_epochs, checkpoint_dir):
+        """Refuse what the servers cannot do in dist_async (see the module notes)."""
+        if not self.dist or self.sync:
+            return
+        if schedule != "constant" or warmup_steps or warmup_epochs:
+            raise ValueError(
+                "kvstore='dist_async' applies updates on the servers, which never see a "
+                "learning rate the workers set: use schedule='constant' without warm-up, "
+                "or kvstore='dist_sync'; got schedule=%r, warm-up %r"
+                % (schedule, warmup_steps or warmup_epochs))
+        if checkpoint_dir is not None:
+            raise ValueError(
+                "kvstore='dist_async' keeps the optimizer state on the servers, which "
+                "MXNet 1.9.1 cannot save: train without a checkpoint directory, or use "
+                "kvstore='dist_sync'")
+
+    def shard(self, train_iter, test_iter):
+        """Each worker's part of the data (see :meth:`ImageArrayIter.shard`)."""
+        if not self.dist or self.num_workers == 1:
+            return train_iter, test_iter
+        if not hasattr(train_iter, "shard"):
+            raise ValueError(
+                "with %d workers every worker must train on its own part of the data: "
+                "train_iter needs a shard(num_parts, index) method (as ImageArrayIter "
+                "has); got a %s" % (self.num_workers, type(train_iter).__name__))
+        train_iter = train_iter.shard(self.num_workers, self.rank)
+        if test_iter is not None and self.sync and hasattr(test_iter, "shard"):
+            test_iter = test_iter.shard(self.num_workers, self.rank, equal=False)
+        elif not self.is_root:
+            test_iter = None  # rank 0 evaluates alone
+        return train_iter, test_iter
+
+    def step_size(self, batch_size):
+        """What ``trainer.step`` divides the summed gradients by."""
+        return batch_size * self.num_workers if self.sync else batch_size
+
+    # -- collectives (dist_sync, dist_device_sync): every worker calls them in the same
+    #    order; the servers replace a key's value by the sum of the workers' pushes.
+    def allreduce(self, name, arrays):
+        """Sum legacy NDArrays over the workers, in place (one key per name and array)."""
+        import mxnet as mx
+        if not self.sync or self.num_workers == 1:
+            return arrays
+        keys = self._keys_for(name, arrays, lambda a: mx.nd.zeros(a.shape, dtype=a.dtype))
+        self.kvstore.push(keys, arrays, priority=0)
+        self.kvstore.pull(keys, out=arrays, priority=0)
+        return arrays
+
+    def _keys_for(self, name, arrays, init=None):
+        """Keys of our own for ``arrays`` under ``name`` (and their shapes: a key keeps
+        its size); the first time, ``init`` makes their starting values."""
+        name = (name,) + tuple((a.shape, str(a.dtype)) for a in arrays)
+        if name not in self._keys:
+            first = _FIRST_KEY + sum(len(k) for k in self._keys.values())
+            self._keys[name] = list(range(first, first + len(arrays)))
+            if init is not None:
+                self.kvstore.init(self._keys[name], [init(a) for a in arrays])
+        return self._keys[name]
+
+    def totals(self, values):
+        """Sum a few floats over the workers."""
+        import mxnet as mx
+        if not self.sync or self.num_workers == 1:
+            return list(values)
+        a = mx.nd.array(np.asarray(values, dtype=np.float64), dtype="float64")
+        return [float(v) for v in self.allreduce("totals", [a])[0].asnumpy()]
+
+    def check_same(self, what, value):
+        """Stop with an error naming ``what`` if ``value`` (an int) differs between workers.
+
+        Every worker sends its value and that value times ``num_workers``; the sums
+        agree only if every worker sent the same value."""
+        if not self.sync or self.num_workers == 1:
+            return
+        total, = self.totals([value])
+        if total != value * self.num_workers:
+            raise ValueError(
+                "the workers disagree on %s: this worker (rank %d) has %r, the %d workers "
+                "sum to %r" % (what, self.rank, value, self.num_workers, total))
+
+    def average_running_stats(self, net):
+        """Replace BatchNorm running means and variances by their mean over the workers."""
+        from .arrays import as_legacy
+        if not self.sync or self.num_workers == 1:
+            return
+        params = [p for name, p in sorted(net.collect_params().items())
+                  if name.endswith(("running_mean", "running_var"))]
+        if not params:
+            return
+        arrays = [as_legacy(p.data(p.list_ctx()[0])).copy() for p in params]
+        for p, a in zip(params, self.allreduce("running_stats", arrays)):
+            for data in p.list_data():  # set_data would mix the array interfaces
+                as_legacy(data)[:] = a / self.num_workers
+
+    def barrier(self):
+        if self.dist and self.num_workers > 1:
+            self.kvstore._barrier()
