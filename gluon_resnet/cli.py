@@ -213,6 +213,7 @@ def _cmd_train(args):
 
     from .registry import get_model
     _check_folder_options(args)
+    args.kv, args.rank = _join_job(args)  # first: a job's error ends it before any work
     if args.data is not None:
         ctx = parse_ctx(args.ctx)
         args.model, net, train_iter, test_iter, metadata = _folder_setup(args, ctx)
@@ -255,7 +256,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
     from .callbacks import PrintLines, ProgressBar, SaveCurves, SaveHistory
     from .checkpoint import CHECKPOINT_FILE, CheckpointError, RunLocked
     from .train import TrainingDiverged, train
-    kvstore, rank = _join_job(args)
+    kvstore, rank = args.kv, args.rank
     paths = {name: os.path.join(args.out, name)
              for name in (CHECKPOINT_FILE, "history.json", "curves.png")}
     callbacks = [ProgressBar(), PrintLines(), SaveCurves(paths["curves.png"]),

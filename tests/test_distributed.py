@@ -1,0 +1,256 @@
+"""Data-parallel training on MXNet's parameter server, on the loopback interface.
+
+The jobs are real: ``gluon-resnet launch`` starts a scheduler, a server and two workers
+(tests/_dist_worker.py). The reference for two workers with batch B is one process with
+batch 2B whose every batch is the two workers' batches of that step, side by side.
+"""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import REPO, run_main
+from gluon_resnet.data import ImageArrayIter
+from gluon_resnet.distributed import create_kvstore, shard_indices
+from gluon_resnet.launcher import LaunchError, read_hosts, worker_command
+from gluon_resnet.params import load_arrays, read_json, save_parameters
+
+sys.path.insert(0, os.path.join(REPO, "tests"))
+import _dist_worker as worker  # noqa: E402
+
+WORKER = os.path.join(REPO, "tests", "_dist_worker.py")
+
+
+def _env(fmnist_dir, tag=None):
+    env = dict(os.environ, FASHION_MNIST_DIR=str(fmnist_dir), OMP_NUM_THREADS="1")
+    if tag:
+        env["DIST_TEST_TAG"] = tag
+    return env
+
+
+def launch(args, fmnist_dir, timeout=120, tag=None):
+    """``gluon-resnet launch --workers 2 ARGS`` -> CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "gluon_resnet", "launch", "--workers", "2"]
+                          + args, env=_env(fmnist_dir, tag), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+def _tagged(tag):
+    """Processes whose environment holds DIST_TEST_TAG=tag (the job's, if any is left)."""
+    found = []
+    for path in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            with open(path, "rb") as f:
+                if ("DIST_TEST_TAG=%s" % tag).encode() in f.read().split(b"\0"):
+                    found.append(int(path.split("/")[2]))
+        except OSError:
+            pass
+    return found
+
+
+def _max_diff(a, b):
+    assert sorted(a) == sorted(b)
+    return max(float(np.abs(a[k].asnumpy() - b[k].asnumpy()).max()) for k in a)
+
+
+# ---------------------------------------------------------------------------------------
+# Sharding and arguments (no processes)
+
+def test_shards_are_disjoint_equal_seeded_and_cover_what_they_keep():
+    parts = [shard_indices(103, 4, i, seed=7) for i in range(4)]
+    assert [len(p) for p in parts] == [25] * 4  # 103 // 4; 3 examples left out
+    joined = np.concatenate(parts)
+    assert len(set(joined)) == 100 and joined.max() < 103
+    assert all(np.array_equal(p, shard_indices(103, 4, i, seed=7)) for i, p in enumerate(parts))
+    assert not np.array_equal(parts[0], shard_indices(103, 4, 0, seed=8))
+    every = np.concatenate([shard_indices(103, 4, i, equal=False) for i in range(4)])
+    assert sorted(every) == list(range(103))  # evaluation keeps every example
+    with pytest.raises(ValueError, match="index must be < num_parts"):
+        shard_indices(10, 2, 2)
+    with pytest.raises(ValueError, match="3 examples cannot be cut into 4"):
+        shard_indices(3, 4, 0)
+
+
+def test_iterator_shards_hold_their_images_and_copy_the_random_state():
+    images = np.arange(10 * 4, dtype=np.uint8).reshape(10, 2, 2)
+    it = ImageArrayIter(images, np.arange(10), 2, shuffle=True, seed=3)
+    a, b = it.shard(2, 0), it.shard(2, 1)
+    assert len(a) == len(b) == 3
+    labels = [set(int(v) for _, y in part for v in y.asnumpy()) for part in (a, b)]
+    assert not labels[0] & labels[1] and len(labels[0] | labels[1]) == 10
+    assert labels[0] == set(shard_indices(10, 2, 0).tolist())
+    assert a.rng_state()[1].tolist() == b.rng_state()[1].tolist()  # both drew alike
+    assert len(it) == 5  # the original is untouched
+
+
+def test_kvstore_arguments_fail_clearly_outside_a_job(monkeypatch):
+    with pytest.raises(ValueError, match="kvstore must be one of local, device, dist_sync"):
+        create_kvstore("dist")
+    for name in ("DMLC_ROLE", "DMLC_PS_ROOT_URI"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match="gluon-resnet launch --workers 2 --servers 1 -- "
+                       "train --kvstore dist_sync.*lacks DMLC_ROLE"):
+        create_kvstore("dist_sync")
+    code, _, err = run_main(["train", "--kvstore", "dist_async", "--epochs", "1"])
+    assert code == 2 and "gluon-resnet launch" in err and "lacks DMLC_ROLE" in err
+
+
+def test_launcher_arguments(tmp_path):
+    assert worker_command(["--", "train", "--epochs", "1"]) == [
+        sys.executable, "-m", "gluon_resnet", "train", "--epochs", "1"]
+    assert worker_command(["python", "x.py"]) == [sys.executable, "x.py"]
+    assert worker_command(["./run.sh", "a"]) == ["./run.sh", "a"]
+    with pytest.raises(LaunchError, match="give the workers' command after --"):
+        worker_command([])
+    hosts = tmp_path / "hosts"
+    hosts.write_text("# machines\nnode1\n\nuser@10.0.0.2  # the second\n")
+    assert read_hosts(str(hosts)) == ["node1", "user@10.0.0.2"]
+    hosts.write_text("node1 node2\n")
+    with pytest.raises(LaunchError, match="line 1: expected one host name or address per "
+                       "line, got 'node1 node2'"):
+        read_hosts(str(hosts))
+    hosts.write_text("# nobody\n")
+    with pytest.raises(LaunchError, match="names no host"):
+        read_hosts(str(hosts))
+    code, _, err = run_main(["launch", "--workers", "2"])
+    assert code == 2 and "give the workers' command after --" in err
+
+
+# ---------------------------------------------------------------------------------------
+# Training jobs
+
+@pytest.fixture(scope="module")
+def jobs(fmnist_dir, tmp_path_factory):
+    """One initialisation; an uninterrupted 2-epoch job; the same stopped after epoch 1
+    and resumed in numpy mode."""
+    d = tmp_path_factory.mktemp("dist")
+    mx.random.seed(0)
+    save_parameters(worker.net(), str(d / "init.params"))
+    common = ["--", "python", WORKER, "train", "--init", str(d / "init.params"), "--epochs", "2"]
+    runs = {"full": launch(common[:4] + [str(d / "full.params")] + common[4:], fmnist_dir),
+            "half": launch(common[:4] + [str(d / "half.params")] + common[4:]
+                           + ["--checkpoint", str(d / "run"), "--stop-after", "1"], fmnist_dir),
+            "resumed": launch(common[:4] + [str(d / "resumed.params")] + common[4:]
+                              + ["--checkpoint", str(d / "run"), "--resume", "--np"], fmnist_dir)}
+    for name, run in runs.items():
+        assert run.returncode == 0, (name, run.stdout[-3000:], run.stderr[-3000:])
+    return d, runs
+
+
+def test_two_workers_with_batch_b_equal_one_process_with_batch_2b(jobs, fmnist_dir):
+    from gluon_resnet.train import train
+    d, runs = jobs
+    b, n = worker.BATCH, worker.NUM
+    parts = [shard_indices(n, 2, r) for r in range(2)]  # what ImageArrayIter.shard takes
+    order = np.concatenate([np.concatenate([p[t * b:(t + 1) * b] for p in parts])
+                            for t in range(n // 2 // b)])
+    net = worker.net()
+    net.load_parameters(str(d / "init.params"))
+    history = train(net, worker.data(n, 2 * b, order), None, 2, worker.LR, seed=0,
+                    **worker.SETTINGS)
+    save_parameters(net, str(d / "reference.params"))
+    reference, dist = load_arrays(str(d / "reference.params")), load_arrays(str(d / "full.params"))
+    init = load_arrays(str(d / "init.params"))
+    assert _max_diff(reference, init) > 1e-2  # 16 steps of SGD moved the weights
+    assert _max_diff(reference, dist) < 2e-5
+    # The job's history (rank 0's line) is the whole job's: losses over all examples.
+    line = [l for l in runs["full"].stdout.splitlines() if l.startswith("[worker 0] loss")]
+    assert np.allclose(eval(line[0].split("loss", 1)[1]), history.loss, rtol=1e-4)
+
+
+def test_resumed_job_in_numpy_mode_ends_where_the_uninterrupted_one_did(jobs):
+    d, runs = jobs
+    assert _max_diff(load_arrays(str(d / "full.params")), load_arrays(str(d / "resumed.params"))) < 1e-6
+    doc = read_json(str(d / "run" / "checkpoint.json"))
+    assert doc["epoch"] == 2 and doc["train"]["kvstore"] == "dist_sync"
+    assert doc["train"]["num_workers"] == 2
+    assert len(doc["history"]["loss"]) == 2
+
+
+# ---------------------------------------------------------------------------------------
+# Supervision
+
+@pytest.mark.slow
+def test_a_killed_worker_ends_the_job_within_a_minute_and_leaves_nothing(fmnist_dir, tmp_path):
+    tag = uuid.uuid4().hex
+    pids = str(tmp_path / "pid")
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_resnet", "launch", "--workers", "2",
+                             "--", "python", WORKER, "forever", pids],
+                            env=_env(fmnist_dir, tag), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.time() + 60
+        while not all(os.path.exists("%s.%d" % (pids, r)) for r in range(2)):
+            assert time.time() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        with open(pids + ".1") as f:
+            victim = int(f.read())
+        os.kill(victim, signal.SIGKILL)
+        killed = time.time()
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.time() - killed < 60
+    assert proc.returncode == 128 + signal.SIGKILL
+    assert "worker (rank 1, started" in err and "killed by SIGKILL" in err
+    assert "stopping the other 3 processes" in err
+    assert _tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_process(fmnist_dir, tmp_path):
+    tag = uuid.uuid4().hex
+    pids = str(tmp_path / "pid")
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_resnet", "launch", "--workers", "2",
+                             "--", "python", WORKER, "forever", pids],
+                            env=_env(fmnist_dir, tag), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        deadline = time.time() + 60
+        while not all(os.path.exists("%s.%d" % (pids, r)) for r in range(2)):
+            assert time.time() < deadline and proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        assert len(_tagged(tag)) == 5  # the launcher, the scheduler, a server, two workers
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "interrupted" in err
+    assert _tagged(tag) == []
+
+
+@pytest.mark.slow
+def test_a_failing_worker_is_named_by_rank_and_its_status_returned(fmnist_dir):
+    run = launch(["--", "python", WORKER, "fail", "1", "3"], fmnist_dir)
+    assert run.returncode == 3
+    assert "[worker 1] rank 1 gives up" in run.stdout
+    assert "worker (rank 1, started" in run.stderr and "exited with status 3" in run.stderr
+
+
+@pytest.mark.slow
+def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
+    # A stand-in for ssh that runs the remote command here: the launcher's ssh path,
+    # end to end, on loopback.
+    ssh = tmp_path / "ssh"
+    ssh.write_text('#!/bin/sh\nfor last; do :; done\necho "ssh $*" | cut -c1-40 >&2\n'
+                   'exec sh -c "$last"\n')
+    ssh.chmod(0o755)
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1\nlocalhost\n")
+    run = launch(["--servers", "2", "--hosts", str(hosts), "--ssh", str(ssh), "--interface",
+                  "lo", "--", "python", WORKER, "hello"], fmnist_dir)
+    assert run.returncode == 0, run.stderr
+    for rank in range(2):
+        assert "[worker %d] hello from rank %d of 2 on worker, sum 3" % (rank, rank) in run.stdout
+    # servers and workers went through ssh, alternating over the two hosts
+    assert run.stdout.count("ssh -tt -o BatchMode=yes 127.0.0.1") == 2
+    assert run.stdout.count("ssh -tt -o BatchMode=yes localhost") == 2
