@@ -47,7 +47,8 @@ class PrintLines(Callback):
         epoch 1/10: loss 0.512, train acc 0.812, test acc 0.845
         3150.2 examples/sec on cpu(0)
 
-    (``... on cpu(0) in bf16`` when training in bfloat16.)
+    (``... on cpu(0) in bf16`` when training in bfloat16; ``... on 2 workers (cpu(0)
+    each)`` for a distributed job, whose examples are all the workers'.)
 
     Parameters
     ----------
@@ -64,8 +65,11 @@ class PrintLines(Callback):
         print("epoch %d/%d: loss %.3f, train acc %.3f, test acc %s"
               % (len(h), state.num_epochs, h.loss[-1], h.train_acc[-1], test), file=out)
         low = " in bf16" if getattr(state, "precision", "fp32") != "fp32" else ""
-        print("%.1f examples/sec on %s%s" % (h.throughput[-1], _ctx_text(state.ctx), low),
-              file=out)
+        where = _ctx_text(state.ctx)
+        workers = getattr(state, "num_workers", 1)
+        if workers > 1:
+            where = "%d workers (%s each)" % (workers, where)
+        print("%.1f examples/sec on %s%s" % (h.throughput[-1], where, low), file=out)
         out.flush()
 
 

@@ -23,7 +23,7 @@ import re
 import sys
 
 PROG = "gluon-resnet"
-KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
+KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async", "horovod")
 _MAX_RESIZE = 1024
 _SPLITS = {"num_train": 60000, "num_test": 10000}
 
@@ -240,16 +240,17 @@ def _cmd_train(args):
 
 
 def _join_job(args):
-    """With a dist_* --kvstore, join the launcher's job first: the rank decides who
-    prints and writes. Returns the kvstore (or its name) and this worker's rank."""
-    from .distributed import create_kvstore, is_distributed
+    """With a dist_* or horovod --kvstore, join the launcher's job first: the rank
+    decides who prints and writes. Returns the kvstore (or its name) and this worker's
+    rank, or None outside a job."""
+    from .distributed import Distributed, is_distributed
     if args.kvstore is None or not is_distributed(args.kvstore):
-        return args.kvstore, 0
+        return args.kvstore, None
     try:
-        kv = create_kvstore(args.kvstore)
+        job = Distributed(args.kvstore)
     except ValueError as err:
         raise CLIError(str(err)) from None
-    return kv, kv.rank
+    return job.kvstore, job.rank
 
 
 def _run_training(args, net, train_iter, test_iter, ctx, metadata):
@@ -261,7 +262,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
              for name in (CHECKPOINT_FILE, "history.json", "curves.png")}
     callbacks = [ProgressBar(), PrintLines(), SaveCurves(paths["curves.png"]),
                  SaveHistory(paths["history.json"])]
-    if kvstore is not args.kvstore:  # a worker of a job: rank 0 reports, no bars
+    if rank is not None:  # a worker of a job: rank 0 reports, no bars
         callbacks = callbacks[1:] if rank == 0 else []
     try:
         history = train(
@@ -528,8 +529,9 @@ def build_parser():
     p.add_argument("--kvstore", choices=KVSTORES, default=None,
                    help="how gradients are combined: local or device (several --ctx in "
                    "this process; default device), or dist_sync, dist_device_sync, "
-                   "dist_async for the workers of `gluon-resnet launch` (each trains on "
-                   "its part of the data; --batch-size is per worker)")
+                   "dist_async for the workers of `gluon-resnet launch`, horovod for those "
+                   "of `gluon-resnet launch --engine horovod` (each worker trains on its "
+                   "part of the data; --batch-size is per worker)")
     p.add_argument("--num-train", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    help="train on a class-stratified subset of this size")
     p.add_argument("--num-test", type=_int_in(1, _SPLITS["num_test"], "an integer"),
@@ -651,8 +653,12 @@ def build_parser():
         "When any process fails, all are stopped and the exit status is non-zero.")
     p.add_argument("--workers", "-n", type=_int_in(1, what="an integer"), required=True,
                    help="number of workers (training processes)")
-    p.add_argument("--servers", "-s", type=_int_in(1, what="an integer"), default=1,
+    p.add_argument("--servers", "-s", type=_int_in(1, what="an integer"), default=None,
                    help="number of servers (default 1)")
+    p.add_argument("--engine", choices=("ps", "horovod"), default="ps",
+                   help="ps (default): MXNet's parameter server, for train --kvstore "
+                   "dist_sync|dist_device_sync|dist_async; horovod: horovodrun --gloo, for "
+                   "train --kvstore horovod (needs Horovod, see the README)")
     p.add_argument("--hosts", metavar="FILE", default=None,
                    help="machines for servers and workers, one per line, reached with "
                    "password-less ssh; each needs this Python, this package and the data "
@@ -684,9 +690,13 @@ def _cmd_launch(args):
             raise CLIError("--env takes NAME=VALUE, got %r" % item)
         env[name] = value
     try:
+        if args.engine == "horovod" and args.servers is not None:
+            raise CLIError("--servers is for the parameter server (--engine ps); Horovod "
+                           "has no servers")
         hosts = read_hosts(args.hosts) if args.hosts else None
-        return launch(args.command, args.workers, args.servers, hosts=hosts, port=args.port,
-                      env=env, ssh=args.ssh, interface=args.interface)
+        return launch(args.command, args.workers, args.servers or 1, hosts=hosts,
+                      port=args.port, env=env, ssh=args.ssh, interface=args.interface,
+                      engine=args.engine)
     except LaunchError as err:
         raise CLIError(str(err)) from None
 

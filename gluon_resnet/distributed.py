@@ -46,7 +46,7 @@ import numpy as np
 
 __all__ = ["KVSTORES", "create_kvstore", "shard_indices", "Distributed", "is_distributed"]
 
-KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async")
+KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async", "horovod")
 ROLE_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER",
                   "DMLC_NUM_WORKER")
 LAUNCH_ENV = "GLUON_RESNET_LAUNCH_ID"  # set by the launcher in every process it starts
@@ -59,9 +59,23 @@ _OPENED = {}
 
 
 def is_distributed(kvstore):
-    """Whether ``kvstore`` (a name or a KVStore) is one of the ps-lite kinds."""
+    """Whether ``kvstore`` (a name or a KVStore) trains in several processes."""
     kind = kvstore if isinstance(kvstore, str) else getattr(kvstore, "type", "")
-    return kind.startswith("dist")
+    return kind.startswith("dist") or kind == "horovod"
+
+
+def _horovod():
+    """``horovod.mxnet``, initialised, or a ValueError saying how to get it."""
+    try:
+        import horovod.mxnet as hvd
+    except ImportError as err:
+        raise ValueError(
+            "kvstore='horovod' needs Horovod built for MXNet (%s): HOROVOD_WITH_MXNET=1 "
+            "HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 pip install --no-build-isolation "
+            "'horovod==0.28.1' (it compiles, about a minute); then run the workers with "
+            "gluon-resnet launch --engine horovod" % err) from None
+    hvd.init()
+    return hvd
 
 
 def create_kvstore(kind):
@@ -86,6 +100,8 @@ def create_kvstore(kind):
         raise ValueError("kvstore must be one of %s, got %r" % (", ".join(KVSTORES), kind))
     if not is_distributed(kind):
         return kind  # made by gluon.Trainer, per process
+    if kind == "horovod":
+        return kind  # Horovod's own collectives; see Distributed
     missing = [v for v in ROLE_VARIABLES if not os.environ.get(v)]
     if missing:
         raise ValueError(
@@ -143,15 +159,29 @@ class Distributed:
         self.kvstore = create_kvstore(kvstore) if kvstore is not None else None
         self.dist = kvstore is not None and is_distributed(self.kvstore)
         self.kind = getattr(self.kvstore, "type", self.kvstore)  # a name, or None
-        kv = self.kvstore if self.dist else None
-        self.rank = kv.rank if kv else 0
-        self.num_workers = kv.num_workers if kv else 1
-        self.sync = self.dist and "async" not in kv.type
+        self.hvd = _horovod() if self.kind == "horovod" else None
+        if self.hvd is not None:
+            self.rank, self.num_workers, self.sync = self.hvd.rank(), self.hvd.size(), True
+        else:
+            kv = self.kvstore if self.dist else None
+            self.rank = kv.rank if kv else 0
+            self.num_workers = kv.num_workers if kv else 1
+            self.sync = self.dist and "async" not in kv.type
         self._keys = {}
 
     @property
     def is_root(self):
         return self.rank == 0
+
+    def make_trainer(self, params, optimizer, optimizer_params):
+        """The ``gluon.Trainer`` of this set-up (Horovod's ``DistributedTrainer`` with
+        ``kvstore='horovod'``)."""
+        from mxnet import gluon
+        if self.hvd is not None:
+            return self.hvd.DistributedTrainer(params, optimizer, optimizer_params)
+        return gluon.Trainer(params, optimizer, optimizer_params,
+                             kvstore=self.trainer_kvstore(),
+                             update_on_kvstore=self.update_on_kvstore())
 
     def trainer_kvstore(self):
         """The ``kvstore`` argument for ``gluon.Trainer``: the gradients of synchronous
@@ -176,6 +206,14 @@ class Distributed:
             return
         params = [p for _, p in sorted(net.collect_params().items())]
         arrays = [as_legacy(p.data(p.list_ctx()[0])).copy() for p in params]
+        if self.hvd is not None:
+            for i, a in enumerate(arrays):
+                self.hvd.broadcast_(a, root_rank=0, name="gluon_resnet.parameters.%d" % i)
+            for p, a in zip(params, arrays):
+                for data in p.list_data():
+                    as_legacy(data)[:] = a.as_in_context(data.context)
+            mx.nd.waitall()
+            return
         keys = self._keys_for("parameters", arrays)
         self.kvstore.init(keys, arrays)  # the servers keep rank 0's values
         self.kvstore.pull(keys, out=arrays)
@@ -188,7 +226,7 @@ class Distributed:
         """Sum every gradient over this process's contexts and over the workers, and
         leave the sum in each context's gradient (synchronous jobs; else nothing)."""
         from .arrays import as_legacy
-        if not self.sync:
+        if not self.sync or self.hvd is not None:  # DistributedTrainer.step reduces them
             return
         params = [p for p in params if p.grad_req != "null"]
         sums = []
@@ -208,8 +246,12 @@ class Distributed:
         return 2 * sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize
                        for p in params if p.grad_req != "null")
 
-    def check_args(self, schedule, warmup_steps, warmup_epochs, checkpoint_dir):
-        """Refuse what the servers cannot do in dist_async (see the module notes)."""
+    def check_args(self, schedule, warmup_steps, warmup_epochs, checkpoint_dir, ctxs):
+        """Refuse what the servers cannot do in dist_async (see the module notes), and
+        several contexts per Horovod process."""
+        if self.hvd is not None and len(ctxs) > 1:
+            raise ValueError("with kvstore='horovod' every process trains on one context "
+                             "(start one worker per device); got %d" % len(ctxs))
         if not self.dist or self.sync:
             return
         if schedule != "constant" or warmup_steps or warmup_epochs:
@@ -241,15 +283,22 @@ class Distributed:
         return train_iter, test_iter
 
     def step_size(self, batch_size):
-        """What ``trainer.step`` divides the summed gradients by."""
-        return batch_size * self.num_workers if self.sync else batch_size
+        """What ``trainer.step`` divides the summed gradients by (Horovod's trainer
+        divides by the number of workers itself)."""
+        if self.sync and self.hvd is None:
+            return batch_size * self.num_workers
+        return batch_size
 
     # -- collectives (dist_sync, dist_device_sync): every worker calls them in the same
     #    order; the servers replace a key's value by the sum of the workers' pushes.
     def allreduce(self, name, arrays):
         """Sum legacy NDArrays over the workers, in place (one key per name and array)."""
         import mxnet as mx
-        if not self.sync or self.num_workers == 1:
+        if not self.sync:
+            return arrays
+        if self.hvd is not None:
+            for i, a in enumerate(arrays):
+                self.hvd.allreduce_(a, average=False, name="gluon_resnet.%s.%d" % (name, i))
             return arrays
         keys = self._keys_for(name, arrays, lambda a: mx.nd.zeros(a.shape, dtype=a.dtype))
         self.kvstore.push(keys, arrays, priority=0)
@@ -303,5 +352,9 @@ class Distributed:
                 as_legacy(data)[:] = a / self.num_workers
 
     def barrier(self):
-        if self.dist and self.num_workers > 1:
+        """Wait until every worker is here."""
+        import mxnet as mx
+        if self.hvd is not None and self.num_workers > 1:
+            self.allreduce("barrier", [mx.nd.zeros((1,))])[0].wait_to_read()
+        elif self.dist and self.num_workers > 1:
             self.kvstore._barrier()

@@ -21,6 +21,7 @@ Each process runs in a session of its own, so stopping one stops whatever it sta
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -122,7 +123,7 @@ class _Process:
     def label(self):
         if self.role == "worker":
             return "worker %s" % (self.rank if self.rank is not None else "#%d" % self.index)
-        return self.role if self.role == "scheduler" else "server %d" % self.index
+        return "server %d" % self.index if self.role == "server" else self.role
 
     def describe(self):
         where = "" if self.host is None else " on %s" % self.host
@@ -140,7 +141,10 @@ class _Job:
 
     def _write(self, proc, line):
         with self.lock:
-            self.out.write("[%s] %s\n" % (proc.label(), line))
+            if proc.role == "horovodrun":  # its lines carry their ranks already
+                self.out.write(line + "\n")
+            else:
+                self.out.write("[%s] %s\n" % (proc.label(), line))
             self.out.flush()
 
     def read(self, proc):
@@ -229,8 +233,34 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _horovodrun():
+    here = os.path.join(os.path.dirname(sys.executable), "horovodrun")
+    found = here if os.path.exists(here) else shutil.which("horovodrun")
+    if not found:
+        raise LaunchError("--engine horovod needs Horovod (horovodrun): HOROVOD_WITH_MXNET=1 "
+                          "HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 pip install "
+                          "--no-build-isolation 'horovod==0.28.1'")
+    return found
+
+
+def horovod_command(argv, workers, hosts=None, interface=None):
+    """``horovodrun --gloo`` running ``argv`` as ``workers`` processes (over ``hosts``,
+    taken in turn, through horovodrun's own ssh)."""
+    if hosts:
+        counts = {}
+        for i in range(workers):
+            counts[hosts[i % len(hosts)]] = counts.get(hosts[i % len(hosts)], 0) + 1
+        spec = ",".join("%s:%d" % (h, n) for h, n in counts.items())
+    else:
+        spec = "localhost:%d" % workers
+    cmd = [_horovodrun(), "--gloo", "-np", str(workers), "-H", spec]
+    if interface:
+        cmd += ["--network-interface", interface]
+    return cmd + argv
+
+
 def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ssh",
-           interface=None, out=None, err=None):
+           interface=None, out=None, err=None, engine="ps"):
     """Run ``command`` as ``workers`` workers of a ps-lite job with ``servers`` servers.
 
     Parameters
@@ -257,6 +287,10 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
     out, err : file, optional
         Where the processes' lines and the launcher's own messages go (default
         stdout, stderr).
+    engine : {'ps', 'horovod'}
+        ``'horovod'`` runs the workers with ``horovodrun --gloo`` instead (no scheduler
+        or servers; hosts are reached by horovodrun's own ssh). Its lines come prefixed
+        by horovodrun (``[rank]<stdout>:``); stopping on a failure is horovodrun's.
 
     Returns
     -------
@@ -272,6 +306,11 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
     argv = worker_command(command)
     if port is not None and not 0 < port < 65536:
         raise LaunchError("--port must be in 1-65535, got %r" % (port,))
+    if engine not in ("ps", "horovod"):
+        raise LaunchError("--engine must be ps or horovod, got %r" % (engine,))
+    if engine == "horovod" and port is not None:
+        raise LaunchError("--port is the parameter server's scheduler port (--engine ps); "
+                          "horovodrun picks its own")
     local = not hosts
     address = "127.0.0.1" if local else _address_towards(hosts[0])
     port = port or free_port("127.0.0.1" if local else "")
@@ -304,11 +343,18 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
         return _Process(role, index, host, [ssh, "-tt", "-o", "BatchMode=yes", host, remote],
                         dict(os.environ), extra)
 
-    procs = [process("scheduler", 0, None, serve)]
-    procs += [process("server", i, None if local else hosts[i % len(hosts)], serve)
-              for i in range(servers)]
-    procs += [process("worker", i, None if local else hosts[i % len(hosts)], argv)
-              for i in range(workers)]
+    if engine == "horovod":
+        extra = {k: v for k, v in common.items() if not k.startswith("DMLC_")}
+        if "worker" in threads:
+            extra["OMP_NUM_THREADS"] = threads["worker"]
+        cmd = horovod_command(argv, workers, hosts, None if local else interface)
+        procs = [_Process("horovodrun", 0, None, cmd, dict(os.environ, **extra), extra)]
+    else:
+        procs = [process("scheduler", 0, None, serve)]
+        procs += [process("server", i, None if local else hosts[i % len(hosts)], serve)
+                  for i in range(servers)]
+        procs += [process("worker", i, None if local else hosts[i % len(hosts)], argv)
+                  for i in range(workers)]
     job = _Job(procs, out)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:

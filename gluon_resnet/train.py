@@ -595,7 +595,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
     dist = Distributed(kvstore)
-    dist.check_args(schedule, warmup_steps, warmup_epochs, checkpoint_dir)
+    dist.check_args(schedule, warmup_steps, warmup_epochs, checkpoint_dir, ctxs)
     has_test = test_iter is not None
     train_iter, test_iter = dist.shard(train_iter, test_iter)
     precision, why = training_precision(precision, ctxs[0])
@@ -612,9 +612,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         opt_params["momentum"] = momentum
     # Updates on the workers, not in a kvstore: the learning rate set per step reaches
     # them, and the optimizer state is ours to checkpoint (dist_async aside).
-    trainer = gluon.Trainer(net.collect_params(), optimizer, opt_params,
-                            kvstore=dist.trainer_kvstore(),
-                            update_on_kvstore=dist.update_on_kvstore())
+    trainer = dist.make_trainer(net.collect_params(), optimizer, opt_params)
     loss_fn = (SmoothedCrossEntropyLoss(label_smoothing) if label_smoothing
                else gluon.loss.SoftmaxCrossEntropyLoss())
     loss_fn.hybridize()

@@ -74,6 +74,7 @@ def main(argv):
     p.add_argument("--np", action="store_true")
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--num", type=int, default=NUM)
+    p.add_argument("--kvstore", default="dist_sync")
     a = p.parse_args(argv)
     if a.job == "fail":
         from gluon_resnet.distributed import create_kvstore
@@ -105,11 +106,11 @@ def main(argv):
     load_parameters(n, a.init)
     if a.np:
         n.hybridize()
-    history = train(n, data(a.num, a.batch), None, a.epochs, LR, kvstore="dist_sync",
+    history = train(n, data(a.num, a.batch), None, a.epochs, LR, kvstore=a.kvstore,
                     checkpoint_dir=a.checkpoint, resume=a.resume, seed=0,
                     callbacks=[StopAfter(a.stop_after)], **SETTINGS)
-    from gluon_resnet.distributed import create_kvstore
-    if create_kvstore("dist_sync").rank == 0:
+    from gluon_resnet.distributed import Distributed
+    if Distributed(a.kvstore).rank == 0:
         save_parameters(n, a.args[0])
         print("loss", history.loss, flush=True)
 

@@ -254,3 +254,18 @@ def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
     # servers and workers went through ssh, alternating over the two hosts
     assert run.stdout.count("ssh -tt -o BatchMode=yes 127.0.0.1") == 2
     assert run.stdout.count("ssh -tt -o BatchMode=yes localhost") == 2
+
+
+def test_horovod_workers_in_numpy_mode_match_the_parameter_server_job(jobs, fmnist_dir):
+    pytest.importorskip("horovod.mxnet", reason="Horovod is an optional extra: make horovod")
+    d, _ = jobs
+    run = launch(["--engine", "horovod", "--", "python", WORKER, "train",
+                  str(d / "horovod.params"), "--init", str(d / "init.params"), "--epochs", "2",
+                  "--kvstore", "horovod", "--np"], fmnist_dir)
+    assert run.returncode == 0, (run.stdout[-3000:], run.stderr[-3000:])
+    assert "[0]<stdout>:loss" in run.stdout
+    assert _max_diff(load_arrays(str(d / "full.params")),
+                     load_arrays(str(d / "horovod.params"))) < 1e-6
+    code, _, err = run_main(["launch", "--engine", "horovod", "--servers", "2", "--workers",
+                             "2", "--", "train"])
+    assert code == 2 and "Horovod has no servers" in err
