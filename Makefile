@@ -22,7 +22,7 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ENV = OMP_NUM_THREADS=1 GLUON_RESNET_D2L=required
 PYTEST_ARGS = -q -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: demo test test-py3new install clean
+.PHONY: demo test test-py3new install horovod clean
 
 # The demo: a short ResNet-18 run on Fashion-MNIST (a few minutes on 2 CPU cores), its
 # curves, and an export for deployment. DEMO_ARGS adds or overrides train options.
@@ -61,6 +61,12 @@ $(VENV_NEW)/.installed: setup.py
 	$(VENV_NEW)/bin/python -m pip install -q -e ".[test]"
 	$(call D2L_INSTALL,$(VENV_NEW))
 	touch $@
+
+# Horovod (optional: `train --kvstore horovod`, `launch --engine horovod`) compiles from
+# source, about a minute on 2 cores; without --no-build-isolation pip builds it without MXNet.
+horovod: $(VENV)/.installed
+	HOROVOD_WITH_MXNET=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 HOROVOD_WITHOUT_TENSORFLOW=1 \
+	    HOROVOD_WITHOUT_PYTORCH=1 $(PY) -m pip install -q --no-build-isolation "horovod==0.28.1"
 
 test: $(VENV)/.installed
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

@@ -33,6 +33,11 @@ setup(
         "onnx": ["onnx<1.16; python_version<'3.12'", "onnx>=1.16,<1.18; python_version>='3.12'",
                  "onnxruntime", "ml_dtypes<0.5; python_version<'3.12'",
                  "ml_dtypes; python_version>='3.12'"],
+        # Horovod for `train --kvstore horovod` / `launch --engine horovod`. It compiles
+        # from source against the installed MXNet, so install it with
+        # HOROVOD_WITH_MXNET=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 and
+        # --no-build-isolation (else it builds without MXNet): `make horovod`.
+        "horovod": ["horovod==0.28.1"],
         "test": [
             "pytest",
             # make test runs the suite on every core (pytest -n, one file per worker).

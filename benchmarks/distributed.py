@@ -12,7 +12,9 @@ the workers, as ``gluon_resnet.train`` does it) is timed in four set-ups:
 * ``dist_sync, 1 worker``: one worker and one server via ``gluon-resnet launch``: the
   parameter server's cost alone;
 * ``dist_sync, 2 workers``: two workers (one thread each) and one server, batch per
-  worker as above (so the global batch is twice as large).
+  worker as above (so the global batch is twice as large);
+* ``horovod (Gloo), 2 workers``: the same two workers with Horovod's ring allreduce
+  (``--engine horovod``), when Horovod is installed.
 
 Bytes per step are measured, not computed: the loopback interface's transmitted bytes
 (``/proc/net/dev``, ``lo``) over the timed steps, divided by the steps; the gradient
@@ -56,8 +58,8 @@ def measure(model, steps, batch_size, size, kvstore):
     y = mx.nd.array(mx.nd.random.randint(0, 10, shape=(batch_size,)).asnumpy())
     net(x)
     dist.broadcast_parameters(net)
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01, "momentum": 0.9},
-                            kvstore=dist.trainer_kvstore(), update_on_kvstore=False)
+    trainer = dist.make_trainer(net.collect_params(), "sgd",
+                                {"learning_rate": 0.01, "momentum": 0.9})
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     times, sent = [], None
     for i in range(3 + steps):
@@ -67,7 +69,7 @@ def measure(model, steps, batch_size, size, kvstore):
         with autograd.record():
             loss = loss_fn(net(x), y)
         loss.backward()
-        if dist.dist:  # (reduce_gradients skips a job of one worker; here it is measured)
+        if dist.dist and dist.hvd is None:  # (reduce_gradients skips a job of one worker)
             dist.allreduce("gradients", [as_legacy(p.grad()) for p in trainer._params
                                          if p.grad_req != "null"])
         trainer.step(dist.step_size(batch_size))
@@ -83,6 +85,14 @@ def measure(model, steps, batch_size, size, kvstore):
             "gradient_bytes": dist.bytes_per_step(trainer._params) // 2,
             "params": sum(int(p.data().size) for p in net.collect_params().values()
                           if p.grad_req != "null")}
+
+
+def _has_horovod():
+    try:
+        import horovod.mxnet  # noqa: F401  (pyflakes: used only to probe)
+    except ImportError:
+        return False
+    return True
 
 
 def _run(cmd, env):
@@ -122,6 +132,10 @@ def main(argv=None):
                    dict(env, OMP_NUM_THREADS=cores)),
                   ("dist_sync, 2 workers", launch + ["2", "--"] + me + ["dist_sync"],
                    dict(env, OMP_NUM_THREADS="1"))]
+        if _has_horovod():
+            setups.append(("horovod (Gloo), 2 workers",
+                           launch + ["2", "--engine", "horovod", "--"] + me + ["horovod"],
+                           dict(env, OMP_NUM_THREADS="1")))
         for name, cmd, e in setups:
             results = _run(cmd, e)
             r0 = min(results, key=lambda r: r["rank"])

@@ -3,6 +3,7 @@
     python tests/_dist_worker.py train OUT.params --init INIT.params --epochs E
         [--checkpoint DIR [--resume]] [--stop-after K] [--np] [--batch B] [--num N]
     python tests/_dist_worker.py hello                    # says its rank and a sum
+    python tests/_dist_worker.py async RUN_DIR            # dist_async: refusals, a run
     python tests/_dist_worker.py forever PIDFILE_PREFIX   # steps until killed
     python tests/_dist_worker.py fail RANK STATUS         # rank RANK exits with STATUS
 
@@ -90,6 +91,16 @@ def main(argv):
         total, = d.totals([d.rank + 1])
         print("hello from rank %d of %d on %s, sum %g" % (d.rank, d.num_workers,
               os.environ.get("DMLC_ROLE"), total), flush=True)
+        return
+    if a.job == "async":  # what dist_async refuses, then a short run it takes
+        n = net()
+        for bad in (dict(schedule="cosine"), dict(checkpoint_dir=a.args[0])):
+            try:
+                train(n, data(a.num, a.batch), None, 1, LR, kvstore="dist_async", **bad)
+            except ValueError as err:
+                print("refused:", err, flush=True)
+        history = train(n, data(a.num, a.batch), data(64, 64), 2, LR / 5, kvstore="dist_async")
+        print("async loss %s test acc %s" % (history.loss, history.test_acc), flush=True)
         return
     if a.job == "forever":
         from gluon_resnet.distributed import Distributed

@@ -237,6 +237,21 @@ def test_a_failing_worker_is_named_by_rank_and_its_status_returned(fmnist_dir):
 
 
 @pytest.mark.slow
+def test_dist_async_trains_and_refuses_what_its_servers_cannot_do(fmnist_dir, tmp_path):
+    run = launch(["--", "python", WORKER, "async", str(tmp_path / "run")], fmnist_dir)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [l for l in run.stdout.splitlines() if l.startswith("[worker 0]")]
+    assert any("refused: kvstore='dist_async' applies updates on the servers" in l
+               for l in lines)
+    assert any("refused: kvstore='dist_async' keeps the optimizer state on the servers" in l
+               for l in lines)
+    losses = eval(next(l for l in lines if "async loss" in l).split("async loss")[1]
+                  .split("test acc")[0])
+    assert losses[1] < losses[0] < 2.4  # it learns (chance is ln 10 = 2.30)
+    assert not os.path.exists(tmp_path / "run" / "checkpoint.json")
+
+
+@pytest.mark.slow
 def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
     # A stand-in for ssh that runs the remote command here: the launcher's ssh path,
     # end to end, on loopback.
