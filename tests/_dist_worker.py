@@ -91,6 +91,13 @@ def main(argv):
         total, = d.totals([d.rank + 1])
         print("hello from rank %d of %d on %s, sum %g" % (d.rank, d.num_workers,
               os.environ.get("DMLC_ROLE"), total), flush=True)
+        bn = gluon.nn.BatchNorm(in_channels=3)
+        bn.initialize()
+        bn.running_mean.set_data(mx.nd.full((3,), d.rank + 1))
+        bn.running_var.set_data(mx.nd.full((3,), 10 * (d.rank + 1)))
+        d.average_running_stats(bn)
+        print("running statistics %s %s" % (bn.running_mean.data().asnumpy().tolist(),
+                                             bn.running_var.data().asnumpy().tolist()), flush=True)
         return
     if a.job == "async":  # what dist_async refuses, then a short run it takes
         n = net()

@@ -15,8 +15,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # The longest test files, longest first: `make test` runs files on parallel workers in
-# collection order, and starting these first keeps one from finishing alone at the end.
-_LONG_FILES = ["test_numpy_mode.py", "test_resnet.py", "test_lineage.py",
+# collection order, and starting these first keeps one from finishing alone at the end
+# (test_distributed first: its jobs run four processes each, best beside lighter files).
+_LONG_FILES = ["test_distributed.py", "test_numpy_mode.py", "test_resnet.py", "test_lineage.py",
                "test_reference_weights.py", "test_benchmarks.py", "test_checkpoint.py",
                "test_train.py", "test_deploy.py", "test_d2l.py", "test_notebook.py"]
 

@@ -123,25 +123,40 @@ def test_launcher_arguments(tmp_path):
     assert code == 2 and "give the workers' command after --" in err
 
 
+def test_local_kvstore_over_two_contexts_equals_the_default(fmnist_dir):
+    from gluon_resnet.train import train
+    mx.random.seed(0)
+    init = worker.net()
+    results = []
+    for kvstore in (None, "local"):
+        net = worker.net()
+        for p, q in zip(net.collect_params().values(), init.collect_params().values()):
+            p.set_data(q.data())
+        net.collect_params().reset_ctx([mx.cpu(0), mx.cpu(1)])
+        train(net, worker.data(64, 16), None, 1, worker.LR, kvstore=kvstore, **worker.SETTINGS)
+        results.append([p.data(mx.cpu(1)).asnumpy() for p in net.collect_params().values()])
+    assert max(np.abs(a - b).max() for a, b in zip(*results)) < 1e-6
+    assert max(np.abs(a - p.data().asnumpy()).max()
+               for a, p in zip(results[1], init.collect_params().values())) > 1e-3
+
+
 # ---------------------------------------------------------------------------------------
 # Training jobs
 
+def _train_job(d, out, fmnist_dir, *extra):
+    run = launch(["--", "python", WORKER, "train", str(d / out), "--init", str(d / "init.params"),
+                  "--epochs", "2"] + list(extra), fmnist_dir)
+    assert run.returncode == 0, (out, run.stdout[-3000:], run.stderr[-3000:])
+    return run
+
+
 @pytest.fixture(scope="module")
 def jobs(fmnist_dir, tmp_path_factory):
-    """One initialisation; an uninterrupted 2-epoch job; the same stopped after epoch 1
-    and resumed in numpy mode."""
+    """One initialisation and an uninterrupted 2-epoch job from it."""
     d = tmp_path_factory.mktemp("dist")
     mx.random.seed(0)
     save_parameters(worker.net(), str(d / "init.params"))
-    common = ["--", "python", WORKER, "train", "--init", str(d / "init.params"), "--epochs", "2"]
-    runs = {"full": launch(common[:4] + [str(d / "full.params")] + common[4:], fmnist_dir),
-            "half": launch(common[:4] + [str(d / "half.params")] + common[4:]
-                           + ["--checkpoint", str(d / "run"), "--stop-after", "1"], fmnist_dir),
-            "resumed": launch(common[:4] + [str(d / "resumed.params")] + common[4:]
-                              + ["--checkpoint", str(d / "run"), "--resume", "--np"], fmnist_dir)}
-    for name, run in runs.items():
-        assert run.returncode == 0, (name, run.stdout[-3000:], run.stderr[-3000:])
-    return d, runs
+    return d, {"full": _train_job(d, "full.params", fmnist_dir)}
 
 
 def test_two_workers_with_batch_b_equal_one_process_with_batch_2b(jobs, fmnist_dir):
@@ -165,8 +180,11 @@ def test_two_workers_with_batch_b_equal_one_process_with_batch_2b(jobs, fmnist_d
     assert np.allclose(eval(line[0].split("loss", 1)[1]), history.loss, rtol=1e-4)
 
 
-def test_resumed_job_in_numpy_mode_ends_where_the_uninterrupted_one_did(jobs):
-    d, runs = jobs
+@pytest.mark.slow
+def test_resumed_job_in_numpy_mode_ends_where_the_uninterrupted_one_did(jobs, fmnist_dir):
+    d, _ = jobs
+    _train_job(d, "half.params", fmnist_dir, "--checkpoint", str(d / "run"), "--stop-after", "1")
+    _train_job(d, "resumed.params", fmnist_dir, "--checkpoint", str(d / "run"), "--resume", "--np")
     assert _max_diff(load_arrays(str(d / "full.params")), load_arrays(str(d / "resumed.params"))) < 1e-6
     doc = read_json(str(d / "run" / "checkpoint.json"))
     assert doc["epoch"] == 2 and doc["train"]["kvstore"] == "dist_sync"
@@ -266,6 +284,9 @@ def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
     assert run.returncode == 0, run.stderr
     for rank in range(2):
         assert "[worker %d] hello from rank %d of 2 on worker, sum 3" % (rank, rank) in run.stdout
+        # BatchNorm's running statistics, rank + 1 and 10 (rank + 1), averaged
+        assert ("[worker %d] running statistics [1.5, 1.5, 1.5] [15.0, 15.0, 15.0]" % rank
+                in run.stdout)
     # servers and workers went through ssh, alternating over the two hosts
     assert run.stdout.count("ssh -tt -o BatchMode=yes 127.0.0.1") == 2
     assert run.stdout.count("ssh -tt -o BatchMode=yes localhost") == 2
@@ -284,3 +305,19 @@ def test_horovod_workers_in_numpy_mode_match_the_parameter_server_job(jobs, fmni
     code, _, err = run_main(["launch", "--engine", "horovod", "--servers", "2", "--workers",
                              "2", "--", "train"])
     assert code == 2 and "Horovod has no servers" in err
+
+
+@pytest.mark.slow
+def test_the_cli_trains_as_a_job_and_rank_0_reports(fmnist_dir, tmp_path):
+    out = tmp_path / "run"
+    run = launch(["--", "train", "--kvstore", "dist_sync", "--model", "cifar_resnet20",
+                  "--num-train", "128", "--num-test", "64", "--batch-size", "16", "--epochs",
+                  "1", "--out", str(out), "--precision", "fp32", "--seed", "0"], fmnist_dir)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "[worker 0] epoch 1/1: loss" in run.stdout
+    assert "examples/sec on 2 workers (cpu(0) each)" in run.stdout
+    assert "[worker 1] epoch" not in run.stdout  # rank 0 reports for the job
+    doc = read_json(str(out / "checkpoint.json"))
+    assert doc["train"]["kvstore"] == "dist_sync" and doc["train"]["num_workers"] == 2
+    history = read_json(str(out / "history.json"))
+    assert len(history["loss"]) == 1 and 0 <= history["test_acc"][0] <= 1
