@@ -39,6 +39,11 @@ What :func:`gluon_resnet.train` does with a distributed kvstore, and why:
   by the workers never reaches it. ``dist_async`` therefore takes a constant learning
   rate and no ``checkpoint_dir``; rank 0 evaluates alone, and BatchNorm statistics are
   rank 0's.
+* **Horovod** (``kvstore='horovod'``, workers started by ``gluon-resnet launch --engine
+  horovod``): the same sharding, start, statistics, history and checkpoints, with
+  Horovod's broadcast and allreduce in place of the servers, and its
+  ``DistributedTrainer`` (which averages the gradients itself) in place of
+  ``gluon.Trainer``.
 """
 import os
 

@@ -2,10 +2,10 @@
 
     python tests/_dist_worker.py train OUT.params --init INIT.params --epochs E
         [--checkpoint DIR [--resume]] [--stop-after K] [--np] [--batch B] [--num N]
-    python tests/_dist_worker.py hello                    # says its rank and a sum
+    python tests/_dist_worker.py hello [RANK STATUS]      # rank, a sum, BatchNorm
+                                                          # statistics; RANK exits STATUS
     python tests/_dist_worker.py async RUN_DIR            # dist_async: refusals, a run
     python tests/_dist_worker.py forever PIDFILE_PREFIX   # steps until killed
-    python tests/_dist_worker.py fail RANK STATUS         # rank RANK exits with STATUS
 
 ``train`` trains :func:`net` (no BatchNorm, so that the global batch's gradient does not
 depend on how it is split) on the first N Fashion-MNIST training images with
@@ -77,14 +77,6 @@ def main(argv):
     p.add_argument("--num", type=int, default=NUM)
     p.add_argument("--kvstore", default="dist_sync")
     a = p.parse_args(argv)
-    if a.job == "fail":
-        from gluon_resnet.distributed import create_kvstore
-        kv = create_kvstore("dist_sync")
-        if kv.rank == int(a.args[0]):
-            print("rank %d gives up" % kv.rank, flush=True)
-            os._exit(int(a.args[1]))  # as a crash would: no goodbye to the job
-        kv._barrier()  # the others wait for it, as in training
-        return
     if a.job == "hello":
         from gluon_resnet.distributed import Distributed
         d = Distributed("dist_sync")
@@ -98,6 +90,9 @@ def main(argv):
         d.average_running_stats(bn)
         print("running statistics %s %s" % (bn.running_mean.data().asnumpy().tolist(),
                                              bn.running_var.data().asnumpy().tolist()), flush=True)
+        if a.args and d.rank == int(a.args[0]):
+            print("rank %d gives up" % d.rank, flush=True)
+            os._exit(int(a.args[1]))  # as a crash would: no goodbye to the job
         return
     if a.job == "async":  # what dist_async refuses, then a short run it takes
         n = net()

@@ -5,6 +5,7 @@ The jobs are real: ``gluon-resnet launch`` starts a scheduler, a server and two 
 batch 2B whose every batch is the two workers' batches of that step, side by side.
 """
 import glob
+import importlib.util
 import os
 import signal
 import subprocess
@@ -159,6 +160,7 @@ def jobs(fmnist_dir, tmp_path_factory):
     return d, {"full": _train_job(d, "full.params", fmnist_dir)}
 
 
+@pytest.mark.slow
 def test_two_workers_with_batch_b_equal_one_process_with_batch_2b(jobs, fmnist_dir):
     from gluon_resnet.train import train
     d, runs = jobs
@@ -227,13 +229,14 @@ def test_a_killed_worker_ends_the_job_within_a_minute_and_leaves_nothing(fmnist_
 def test_ctrl_c_stops_every_process(fmnist_dir, tmp_path):
     tag = uuid.uuid4().hex
     pids = str(tmp_path / "pid")
+    # Workers that only sleep: what is tested is the launcher's part.
     proc = subprocess.Popen([sys.executable, "-m", "gluon_resnet", "launch", "--workers", "2",
-                             "--", "python", WORKER, "forever", pids],
+                             "--", "sh", "-c", "touch %s.$$; exec sleep 120" % pids],
                             env=_env(fmnist_dir, tag), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=REPO)
     try:
         deadline = time.time() + 60
-        while not all(os.path.exists("%s.%d" % (pids, r)) for r in range(2)):
+        while len(glob.glob(pids + ".*")) < 2 or len(_tagged(tag)) < 5:
             assert time.time() < deadline and proc.poll() is None, proc.communicate()
             time.sleep(0.2)
         assert len(_tagged(tag)) == 5  # the launcher, the scheduler, a server, two workers
@@ -244,14 +247,6 @@ def test_ctrl_c_stops_every_process(fmnist_dir, tmp_path):
             proc.kill()
     assert proc.returncode == 130 and "interrupted" in err
     assert _tagged(tag) == []
-
-
-@pytest.mark.slow
-def test_a_failing_worker_is_named_by_rank_and_its_status_returned(fmnist_dir):
-    run = launch(["--", "python", WORKER, "fail", "1", "3"], fmnist_dir)
-    assert run.returncode == 3
-    assert "[worker 1] rank 1 gives up" in run.stdout
-    assert "worker (rank 1, started" in run.stderr and "exited with status 3" in run.stderr
 
 
 @pytest.mark.slow
@@ -269,8 +264,9 @@ def test_dist_async_trains_and_refuses_what_its_servers_cannot_do(fmnist_dir, tm
     assert not os.path.exists(tmp_path / "run" / "checkpoint.json")
 
 
-@pytest.mark.slow
-def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
+def test_hosts_file_over_ssh_and_a_failing_worker_named_by_rank(fmnist_dir, tmp_path):
+    # (the one job of the Python 3.12+ run: servers and workers there import MXNet
+    # through gluon_resnet's bridges)
     # A stand-in for ssh that runs the remote command here: the launcher's ssh path,
     # end to end, on loopback.
     ssh = tmp_path / "ssh"
@@ -280,8 +276,11 @@ def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
     hosts = tmp_path / "hosts"
     hosts.write_text("127.0.0.1\nlocalhost\n")
     run = launch(["--servers", "2", "--hosts", str(hosts), "--ssh", str(ssh), "--interface",
-                  "lo", "--", "python", WORKER, "hello"], fmnist_dir)
-    assert run.returncode == 0, run.stderr
+                  "lo", "--", "python", WORKER, "hello", "1", "3"], fmnist_dir)
+    # rank 1 exits with status 3 once it has said hello: the job ends with its status
+    assert run.returncode == 3, run.stderr
+    assert "[worker 1] rank 1 gives up" in run.stdout
+    assert "worker (rank 1, started" in run.stderr and "exited with status 3" in run.stderr
     for rank in range(2):
         assert "[worker %d] hello from rank %d of 2 on worker, sum 3" % (rank, rank) in run.stdout
         # BatchNorm's running statistics, rank + 1 and 10 (rank + 1), averaged
@@ -292,8 +291,10 @@ def test_hosts_file_over_ssh(fmnist_dir, tmp_path):
     assert run.stdout.count("ssh -tt -o BatchMode=yes localhost") == 2
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("horovod") is None,
+                    reason="Horovod is an optional extra: make horovod")
 def test_horovod_workers_in_numpy_mode_match_the_parameter_server_job(jobs, fmnist_dir):
-    pytest.importorskip("horovod.mxnet", reason="Horovod is an optional extra: make horovod")
     d, _ = jobs
     run = launch(["--engine", "horovod", "--", "python", WORKER, "train",
                   str(d / "horovod.params"), "--init", str(d / "init.params"), "--epochs", "2",
