@@ -213,6 +213,7 @@ def _cmd_train(args):
 
     from .registry import get_model
     _check_folder_options(args)
+    _check_kvstore(args)
     args.kv, args.rank = _join_job(args)  # first: a job's error ends it before any work
     if args.data is not None:
         ctx = parse_ctx(args.ctx)
@@ -237,6 +238,21 @@ def _cmd_train(args):
     metadata = {"dataset": "fashion-mnist", "resize": args.resize, "batch_size": args.batch_size,
                 "num_train": args.num_train, "num_test": args.num_test, "augment": args.augment}
     return _run_training(args, net, train_iter, test_iter, ctx, metadata)
+
+
+def _check_kvstore(args):
+    """What --kvstore cannot do, said before any process joins a job. dist_async keeps
+    the optimizer state on the servers: its runs write history and curves but no
+    checkpoints, and cannot resume."""
+    from .distributed import check_kvstore_args
+    if args.kvstore == "dist_async" and args.resume:
+        raise CLIError("--kvstore dist_async writes no checkpoints (the optimizer state "
+                       "lives on the servers), so there is nothing to --resume")
+    try:
+        check_kvstore_args(args.kvstore, args.schedule, None, args.warmup, None,
+                           parse_ctx(args.ctx))
+    except ValueError as err:
+        raise CLIError(str(err)) from None
 
 
 def _join_job(args):
@@ -264,13 +280,16 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
                  SaveHistory(paths["history.json"])]
     if rank is not None:  # a worker of a job: rank 0 reports, no bars
         callbacks = callbacks[1:] if rank == 0 else []
+    if args.kvstore == "dist_async":
+        del paths[CHECKPOINT_FILE]
     try:
         history = train(
             net, train_iter, test_iter, args.epochs, args.lr, ctx, optimizer=args.optimizer,
             momentum=args.momentum, wd=args.wd, schedule=args.schedule,
             milestones=args.milestones, factor=args.factor, warmup_epochs=args.warmup,
             label_smoothing=args.label_smoothing, callbacks=callbacks,
-            checkpoint_dir=args.out, resume=args.resume, seed=args.seed, metadata=metadata,
+            checkpoint_dir=None if args.kvstore == "dist_async" else args.out,
+            resume=args.resume, seed=args.seed, metadata=metadata,
             allow_pickle=args.trust_pickle, precision=args.precision, kvstore=kvstore)
     except (RunLocked, ValueError) as err:  # train's checks, made before any training
         raise CLIError(str(err)) from None
@@ -289,6 +308,8 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
                                                    history.test_acc[-1]))
     for name, path in paths.items():
         print("%-16s %s" % (name, path))
+    if args.kvstore == "dist_async":
+        print("no checkpoint: with dist_async the optimizer state lives on the servers")
     return 0
 
 

@@ -49,7 +49,8 @@ import os
 
 import numpy as np
 
-__all__ = ["KVSTORES", "create_kvstore", "shard_indices", "Distributed", "is_distributed"]
+__all__ = ["KVSTORES", "create_kvstore", "shard_indices", "Distributed", "is_distributed",
+           "check_kvstore_args"]
 
 KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async", "horovod")
 ROLE_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT", "DMLC_NUM_SERVER",
@@ -151,6 +152,30 @@ def shard_indices(n, num_parts, index, seed=0, equal=True):
     return np.sort(np.array_split(order, num_parts)[index])
 
 
+def check_kvstore_args(kvstore, schedule="constant", warmup_steps=None, warmup_epochs=0,
+                       checkpoint_dir=None, ctxs=(None,)):
+    """Refuse, before joining any job, what a kind cannot do: dist_async's servers take
+    no learning-rate schedule and keep an optimizer state MXNet cannot save (see the
+    module notes); Horovod takes one context per process."""
+    kind = kvstore if isinstance(kvstore, str) or kvstore is None else kvstore.type
+    if kind == "horovod" and len(ctxs) > 1:
+        raise ValueError("with kvstore='horovod' every process trains on one context "
+                         "(start one worker per device); got %d" % len(ctxs))
+    if kind != "dist_async":
+        return
+    if schedule != "constant" or warmup_steps or warmup_epochs:
+        raise ValueError(
+            "kvstore='dist_async' applies updates on the servers, which never see a "
+            "learning rate the workers set: use schedule='constant' without warm-up, "
+            "or kvstore='dist_sync'; got schedule=%r, warm-up %r"
+            % (schedule, warmup_steps or warmup_epochs))
+    if checkpoint_dir is not None:
+        raise ValueError(
+            "kvstore='dist_async' keeps the optimizer state on the servers, which "
+            "MXNet 1.9.1 cannot save: train without a checkpoint directory, or use "
+            "kvstore='dist_sync'")
+
+
 class Distributed:
     """What :func:`gluon_resnet.train` does differently with a kvstore: one per run.
 
@@ -250,26 +275,6 @@ class Distributed:
         """Bytes a worker pushes and pulls per step: its gradients, twice."""
         return 2 * sum(int(np.prod(p.shape)) * np.dtype(p.dtype).itemsize
                        for p in params if p.grad_req != "null")
-
-    def check_args(self, schedule, warmup_steps, warmup_epochs, checkpoint_dir, ctxs):
-        """Refuse what the servers cannot do in dist_async (see the module notes), and
-        several contexts per Horovod process."""
-        if self.hvd is not None and len(ctxs) > 1:
-            raise ValueError("with kvstore='horovod' every process trains on one context "
-                             "(start one worker per device); got %d" % len(ctxs))
-        if not self.dist or self.sync:
-            return
-        if schedule != "constant" or warmup_steps or warmup_epochs:
-            raise ValueError(
-                "kvstore='dist_async' applies updates on the servers, which never see a "
-                "learning rate the workers set: use schedule='constant' without warm-up, "
-                "or kvstore='dist_sync'; got schedule=%r, warm-up %r"
-                % (schedule, warmup_steps or warmup_epochs))
-        if checkpoint_dir is not None:
-            raise ValueError(
-                "kvstore='dist_async' keeps the optimizer state on the servers, which "
-                "MXNet 1.9.1 cannot save: train without a checkpoint directory, or use "
-                "kvstore='dist_sync'")
 
     def shard(self, train_iter, test_iter):
         """Each worker's part of the data (see :meth:`ImageArrayIter.shard`)."""

@@ -25,7 +25,7 @@ from .callbacks import (Animator, Callback, PrintLines, ProgressBar, SaveCurves,
                         SaveHistory, _call, _ctx_text)
 from .checkpoint import (CHECKPOINT_FILE, Checkpointer, load_checkpoint,  # noqa: F401
                          read_checkpoint)
-from .distributed import Distributed
+from .distributed import Distributed, check_kvstore_args
 from .precision import Fp32Training, for_training, training_precision
 
 __all__ = [
@@ -594,8 +594,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     _check_args(num_epochs, lr, optimizer, schedule, label_smoothing, warmup_epochs,
                 warmup_steps, checkpoint_dir, resume)
     ctxs = _resolve_ctx(net, ctx)
+    check_kvstore_args(kvstore, schedule, warmup_steps, warmup_epochs, checkpoint_dir, ctxs)
     dist = Distributed(kvstore)
-    dist.check_args(schedule, warmup_steps, warmup_epochs, checkpoint_dir, ctxs)
     has_test = test_iter is not None
     train_iter, test_iter = dist.shard(train_iter, test_iter)
     precision, why = training_precision(precision, ctxs[0])

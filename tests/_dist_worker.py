@@ -4,7 +4,6 @@
         [--checkpoint DIR [--resume]] [--stop-after K] [--np] [--batch B] [--num N]
     python tests/_dist_worker.py hello [RANK STATUS]      # rank, a sum, BatchNorm
                                                           # statistics; RANK exits STATUS
-    python tests/_dist_worker.py async RUN_DIR            # dist_async: refusals, a run
     python tests/_dist_worker.py forever PIDFILE_PREFIX   # steps until killed
 
 ``train`` trains :func:`net` (no BatchNorm, so that the global batch's gradient does not
@@ -93,16 +92,6 @@ def main(argv):
         if a.args and d.rank == int(a.args[0]):
             print("rank %d gives up" % d.rank, flush=True)
             os._exit(int(a.args[1]))  # as a crash would: no goodbye to the job
-        return
-    if a.job == "async":  # what dist_async refuses, then a short run it takes
-        n = net()
-        for bad in (dict(schedule="cosine"), dict(checkpoint_dir=a.args[0])):
-            try:
-                train(n, data(a.num, a.batch), None, 1, LR, kvstore="dist_async", **bad)
-            except ValueError as err:
-                print("refused:", err, flush=True)
-        history = train(n, data(a.num, a.batch), data(64, 64), 2, LR / 5, kvstore="dist_async")
-        print("async loss %s test acc %s" % (history.loss, history.test_acc), flush=True)
         return
     if a.job == "forever":
         from gluon_resnet.distributed import Distributed
