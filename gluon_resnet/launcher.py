@@ -204,8 +204,9 @@ class _Job:
 
     def supervise(self):
         """Wait for the job; returns (exit status, message or None)."""
-        workers = [p for p in self.procs if p.role == "worker"]
-        others = [p for p in self.procs if p.role != "worker"]
+        training = ("worker", "horovodrun")  # (horovodrun ends when its workers do)
+        workers = [p for p in self.procs if p.role in training]
+        others = [p for p in self.procs if p.role not in training]
         workers_done = None
         while True:
             for p in self.procs:

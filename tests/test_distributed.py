@@ -160,6 +160,24 @@ def test_local_kvstore_over_two_contexts_equals_the_default(fmnist_dir):
                for a, p in zip(results[1], init.collect_params().values())) > 1e-3
 
 
+def test_horovodrun_is_waited_for_as_workers_are(monkeypatch):
+    # (servers get SERVER_GRACE once the workers are done; horovodrun is the workers)
+    import io
+
+    from gluon_resnet import launcher
+    monkeypatch.setattr(launcher, "SERVER_GRACE", 0.1)
+    proc = launcher._Process("horovodrun", 0, None,
+                             ["sh", "-c", "sleep 1; echo '[0]<stdout>:done'"],
+                             dict(os.environ), {})
+    out = io.StringIO()
+    job = launcher._Job([proc], out)
+    job.start()
+    result = job.supervise()
+    job.stop()
+    assert result == (0, None)
+    assert out.getvalue() == "[0]<stdout>:done\n"  # horovodrun's lines as they come
+
+
 # ---------------------------------------------------------------------------------------
 # Training jobs
 
@@ -202,6 +220,7 @@ def jobs(fmnist_dir, tmp_path_factory):
     return d, history, half
 
 
+@pytest.mark.slow
 def test_two_workers_with_batch_b_equal_one_process_with_batch_2b(jobs):
     d, history, half = jobs
     reference = load_arrays(str(d / "reference.params.1"))
