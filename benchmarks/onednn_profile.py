@@ -122,7 +122,10 @@ def main(argv=None):
              "```", "python benchmarks/onednn_profile.py --depth %d --size %d --batch-size %d "
              "--steps %d --contenders %s" % (a.depth, a.size, a.batch_size, a.steps,
                                             a.contenders), "```", ""]
-    lines += _machine.machine_lines(info) + [""]
+    lines += _machine.machine_lines(info) + [
+        "- each contender in a child process with OMP_NUM_THREADS=%s (PyTorch: "
+        "torch.set_num_threads(2)), the oneDNN log on" % os.environ.get(
+            "OMP_NUM_THREADS", os.cpu_count() or 1), ""]
     for item, r in results.items():
         inside = sum(x["ms_per_step"] for x in r["primitives"])
         lines += ["## %s: %.0f ms per step; %.0f ms in oneDNN primitives, %.0f ms (%.0f%%) "

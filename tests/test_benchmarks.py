@@ -152,3 +152,23 @@ def test_unknown_case_is_an_error():
     proc = subprocess.run([sys.executable, SCRIPT, "--cases", "nope"], capture_output=True,
                           text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2 and "unknown case" in proc.stderr
+
+
+def test_onednn_profile_sums_both_log_formats_between_the_markers():
+    module = _load_module("onednn_profile")
+    lines = [
+        "dnnl_verbose,exec,cpu,convolution,jit:avx512_core_amx_bf16,forward_training,x,y,2.5",
+        module.START,
+        "dnnl_verbose,exec,cpu,convolution,jit:avx512_core_amx_bf16,forward_training,x,y,1.5",
+        "dnnl_verbose,create:cache_miss,cpu,convolution,jit,forward_training,x,y,9.0",
+        "onednn_verbose,primitive,exec,cpu,reorder,jit:uni,undef,src,dst,,,0.25",
+        "dnnl_verbose,exec,cpu,convolution,jit:avx512_core_amx_bf16,forward_training,x,y,0.5",
+        "epoch 1: not a log line,exec,1",
+        module.END + ' {"seconds": 0.004}',
+        "dnnl_verbose,exec,cpu,convolution,jit:avx512_core_amx_bf16,forward_training,x,y,7.0",
+    ]
+    by_kind, wall = module.parse(lines)
+    assert wall == 0.004
+    assert dict(by_kind) == {
+        ("convolution", "forward_training", "jit:avx512_core_amx_bf16"): [2.0, 2],
+        ("reorder", "undef", "jit:uni"): [0.25, 1]}
