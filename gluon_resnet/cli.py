@@ -23,7 +23,6 @@ import re
 import sys
 
 PROG = "gluon-resnet"
-KVSTORES = ("local", "device", "dist_sync", "dist_device_sync", "dist_async", "horovod")
 _MAX_RESIZE = 1024
 _SPLITS = {"num_train": 60000, "num_test": 10000}
 
@@ -280,7 +279,8 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
                  SaveHistory(paths["history.json"])]
     if rank is not None:  # a worker of a job: rank 0 reports, no bars
         callbacks = callbacks[1:] if rank == 0 else []
-    if args.kvstore == "dist_async":
+    checkpoints = args.kvstore != "dist_async"  # its optimizer state is on the servers
+    if not checkpoints:
         del paths[CHECKPOINT_FILE]
     try:
         history = train(
@@ -288,7 +288,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
             momentum=args.momentum, wd=args.wd, schedule=args.schedule,
             milestones=args.milestones, factor=args.factor, warmup_epochs=args.warmup,
             label_smoothing=args.label_smoothing, callbacks=callbacks,
-            checkpoint_dir=None if args.kvstore == "dist_async" else args.out,
+            checkpoint_dir=args.out if checkpoints else None,
             resume=args.resume, seed=args.seed, metadata=metadata,
             allow_pickle=args.trust_pickle, precision=args.precision, kvstore=kvstore)
     except (RunLocked, ValueError) as err:  # train's checks, made before any training
@@ -308,7 +308,7 @@ def _run_training(args, net, train_iter, test_iter, ctx, metadata):
                                                    history.test_acc[-1]))
     for name, path in paths.items():
         print("%-16s %s" % (name, path))
-    if args.kvstore == "dist_async":
+    if not checkpoints:
         print("no checkpoint: with dist_async the optimizer state lives on the servers")
     return 0
 
@@ -547,6 +547,7 @@ def build_parser():
                    "info`), a step of the first batch is timed in both and the faster kept; "
                    "fp32 elsewhere. bf16: bfloat16 convolutions with float32 master "
                    "weights, loss and evaluation")
+    from .distributed import KVSTORES
     p.add_argument("--kvstore", choices=KVSTORES, default=None,
                    help="how gradients are combined: local or device (several --ctx in "
                    "this process; default device), or dist_sync, dist_device_sync, "

@@ -14,13 +14,17 @@ What :func:`gluon_resnet.train` does with a distributed kvstore, and why:
   worker, cut into ``num_workers`` disjoint parts of equal size (the remainder, fewer
   than ``num_workers`` examples, is dropped), so every worker makes the same number of
   steps: ``dist_sync`` hangs when counts differ. This is checked before training.
-* **Gradients.** The servers *sum* the workers' gradients; every worker then applies the
-  same update itself (``update_on_kvstore=False``), dividing by ``batch_size *
-  num_workers``, so each step is the mean over the global batch, as one process with
-  that batch would take. Updates on the workers keep the learning-rate schedule (set per
-  step) and the optimizer state (checkpointed) in our hands.
-* **Start.** Before the first step every worker receives rank 0's parameters (the
-  trainer's ``kv.init``), so workers need not share a seed.
+* **Gradients.** Each worker sums its gradients over its contexts and pushes them to
+  keys of our own on the servers, which *sum* the workers' pushes; every worker pulls
+  the sum and applies the same update itself (its ``gluon.Trainer`` has no kvstore),
+  dividing by ``batch_size * num_workers``, so each step is the mean over the global
+  batch, as one process with that batch would take. Updates on the workers keep the
+  learning-rate schedule (set per step) and the optimizer state (checkpointed) in our
+  hands. (The trainer's own dist kvstore is not used: setting it up before the first
+  forward pass crashed the server on ResNet-18, ``init 0 first``.)
+* **Start.** Before the first step every worker receives rank 0's parameters (kept by
+  the servers as the starting values of keys of our own), so workers need not share a
+  seed.
 * **BatchNorm.** Each worker's running mean and variance follow its own batches. Before
   every evaluation and checkpoint they are replaced, on every worker, by the mean over
   the workers (the mean of the variances: the spread between the workers' means is
@@ -176,6 +180,15 @@ def check_kvstore_args(kvstore, schedule="constant", warmup_steps=None, warmup_e
             "kvstore='dist_sync'")
 
 
+def _set_everywhere(params, arrays):
+    """Write each legacy array into its parameter on every context (``set_data`` would
+    mix the array interfaces in numpy mode)."""
+    from .arrays import as_legacy
+    for p, a in zip(params, arrays):
+        for data in p.list_data():
+            as_legacy(data)[:] = a.as_in_context(data.context)
+
+
 class Distributed:
     """What :func:`gluon_resnet.train` does differently with a kvstore: one per run.
 
@@ -239,17 +252,11 @@ class Distributed:
         if self.hvd is not None:
             for i, a in enumerate(arrays):
                 self.hvd.broadcast_(a, root_rank=0, name="gluon_resnet.parameters.%d" % i)
-            for p, a in zip(params, arrays):
-                for data in p.list_data():
-                    as_legacy(data)[:] = a.as_in_context(data.context)
-            mx.nd.waitall()
-            return
-        keys = self._keys_for("parameters", arrays)
-        self.kvstore.init(keys, arrays)  # the servers keep rank 0's values
-        self.kvstore.pull(keys, out=arrays)
-        for p, a in zip(params, arrays):
-            for data in p.list_data():
-                as_legacy(data)[:] = a.as_in_context(data.context)
+        else:
+            keys = self._keys_for("parameters", arrays)
+            self.kvstore.init(keys, arrays)  # the servers keep rank 0's values
+            self.kvstore.pull(keys, out=arrays)
+        _set_everywhere(params, arrays)
         mx.nd.waitall()
 
     def reduce_gradients(self, params):
@@ -357,9 +364,8 @@ class Distributed:
         if not params:
             return
         arrays = [as_legacy(p.data(p.list_ctx()[0])).copy() for p in params]
-        for p, a in zip(params, self.allreduce("running_stats", arrays)):
-            for data in p.list_data():  # set_data would mix the array interfaces
-                as_legacy(data)[:] = a / self.num_workers
+        sums = self.allreduce("running_stats", arrays)
+        _set_everywhere(params, [a / self.num_workers for a in sums])
 
     def barrier(self):
         """Wait until every worker is here."""

@@ -10,14 +10,16 @@ no timeouts: a worker that dies leaves the others blocked forever. This launcher
 * prints every line of every process, prefixed with its role and, for workers, the
   rank ps-lite gave it (workers get ranks in the order they connect, not the order
   they were started: a worker's lines are held back until it reports its rank);
-* supervises: when any process exits with an error or is killed, or a scheduler or
-  server ends before the workers, it stops all the others (SIGTERM, then SIGKILL
-  after a few seconds) and exits non-zero, naming the process; Ctrl-C (or SIGTERM to
+* supervises: when any process exits with an error or is killed, it stops all the
+  others (SIGTERM, then SIGKILL after a few seconds) and exits non-zero, naming the
+  process; scheduler and servers still running 30 s after the workers are done are
+  stopped too; Ctrl-C (or SIGTERM to
   the launcher) stops everything the same way. Local processes also get SIGTERM from
   the kernel if the launcher itself is killed.
 
 Each process runs in a session of its own, so stopping one stops whatever it started.
 """
+import collections
 import os
 import re
 import shlex
@@ -112,11 +114,11 @@ def _set_pdeathsig():
 
 
 class _Process:
-    def __init__(self, role, index, host, argv, env, launch_env):
+    def __init__(self, role, index, host, argv, env):
         self.role, self.index, self.host = role, index, host
         self.rank = None
         self.held = []  # a worker's lines before it reports its rank
-        self.argv, self.env, self.launch_env = argv, env, launch_env
+        self.argv, self.env = argv, env
         self.popen = None
         self.reader = None
 
@@ -248,9 +250,7 @@ def horovod_command(argv, workers, hosts=None, interface=None):
     """``horovodrun --gloo`` running ``argv`` as ``workers`` processes (over ``hosts``,
     taken in turn, through horovodrun's own ssh)."""
     if hosts:
-        counts = {}
-        for i in range(workers):
-            counts[hosts[i % len(hosts)]] = counts.get(hosts[i % len(hosts)], 0) + 1
+        counts = collections.Counter(hosts[i % len(hosts)] for i in range(workers))
         spec = ",".join("%s:%d" % (h, n) for h, n in counts.items())
     else:
         spec = "localhost:%d" % workers
@@ -313,15 +313,7 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
         raise LaunchError("--port is the parameter server's scheduler port (--engine ps); "
                           "horovodrun picks its own")
     local = not hosts
-    address = "127.0.0.1" if local else _address_towards(hosts[0])
-    port = port or free_port("127.0.0.1" if local else "")
-    launch_id = uuid.uuid4().hex
-    common = {"DMLC_PS_ROOT_URI": address, "DMLC_PS_ROOT_PORT": str(port),
-              "DMLC_NUM_SERVER": str(servers), "DMLC_NUM_WORKER": str(workers),
-              "PYTHONUNBUFFERED": "1", LAUNCH_ENV: launch_id}
-    interface = interface or ("lo" if local else None)
-    if interface:
-        common["DMLC_INTERFACE"] = interface
+    common = {"PYTHONUNBUFFERED": "1", LAUNCH_ENV: uuid.uuid4().hex}
     common.update(env or {})
     serve = [sys.executable, "-c", "import gluon_resnet"]  # serves inside MXNet's import
 
@@ -336,21 +328,29 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
         if role in threads:
             extra["OMP_NUM_THREADS"] = threads[role]
         if host is None:
-            return _Process(role, index, None, cmd, dict(os.environ, **extra), extra)
+            return _Process(role, index, None, cmd, dict(os.environ, **extra))
         remote = "cd %s && env %s %s" % (
             shlex.quote(os.getcwd()),
             " ".join("%s=%s" % (k, shlex.quote(v)) for k, v in sorted(extra.items())),
             " ".join(shlex.quote(a) for a in cmd))
         return _Process(role, index, host, [ssh, "-tt", "-o", "BatchMode=yes", host, remote],
-                        dict(os.environ), extra)
+                        dict(os.environ))
 
-    if engine == "horovod":
+    if engine == "horovod":  # no scheduler, no servers, no DMLC_* variables
         extra = {k: v for k, v in common.items() if not k.startswith("DMLC_")}
         if "worker" in threads:
             extra["OMP_NUM_THREADS"] = threads["worker"]
         cmd = horovod_command(argv, workers, hosts, None if local else interface)
-        procs = [_Process("horovodrun", 0, None, cmd, dict(os.environ, **extra), extra)]
+        procs = [_Process("horovodrun", 0, None, cmd, dict(os.environ, **extra))]
     else:
+        port = port or free_port("127.0.0.1" if local else "")
+        interface = interface or ("lo" if local else None)
+        dmlc = {"DMLC_PS_ROOT_URI": "127.0.0.1" if local else _address_towards(hosts[0]),
+                "DMLC_PS_ROOT_PORT": str(port), "DMLC_NUM_SERVER": str(servers),
+                "DMLC_NUM_WORKER": str(workers)}
+        if interface:
+            dmlc["DMLC_INTERFACE"] = interface
+        common = dict(dmlc, **common)  # the user's --env last, as it came
         procs = [process("scheduler", 0, None, serve)]
         procs += [process("server", i, None if local else hosts[i % len(hosts)], serve)
                   for i in range(servers)]

@@ -438,7 +438,7 @@ def _same_start(dist, net, x):
     dist.broadcast_parameters(net)
 
 
-def _agree_on_precision(dist, fwd, net, shape, ctx):
+def _agree_on_precision(dist, fwd, net):
     """With several workers, bf16 only if every worker chose it (``'auto'`` times it)."""
     if not dist.sync or dist.num_workers == 1:
         return fwd
@@ -674,7 +674,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                     started = True
                 if fwd is None:
                     fwd = for_training(net, Xs[0].shape, precision, ctxs[0], (Xs[0], ys[0]))
-                    fwd = _agree_on_precision(dist, fwd, net, Xs[0].shape, ctxs[0])
+                    fwd = _agree_on_precision(dist, fwd, net)
                     precision, why = fwd.precision, fwd.reason
                     info["train"].update(precision=precision, precision_reason=why)
                     state.precision = precision

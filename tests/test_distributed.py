@@ -168,7 +168,7 @@ def test_horovodrun_is_waited_for_as_workers_are(monkeypatch):
     monkeypatch.setattr(launcher, "SERVER_GRACE", 0.1)
     proc = launcher._Process("horovodrun", 0, None,
                              ["sh", "-c", "sleep 1; echo '[0]<stdout>:done'"],
-                             dict(os.environ), {})
+                             dict(os.environ))
     out = io.StringIO()
     job = launcher._Job([proc], out)
     job.start()
