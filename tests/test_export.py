@@ -4,7 +4,7 @@ import mxnet as mx
 import pytest
 
 import gluon_resnet
-from conftest import max_diff, randomize
+from conftest import get_model_uninitialized, max_diff, randomize
 
 # One model of every family and block type.
 FAMILIES = ["resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
@@ -13,7 +13,7 @@ FAMILIES = ["resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b"
 
 def _trained_like(name, **kwargs):
     size = 8 if name.startswith("cifar") else 32
-    net = gluon_resnet.get_model(name, **kwargs)
+    net = get_model_uninitialized(name, **kwargs)
     net(mx.nd.zeros((1, 3, size, size)))
     randomize(net, mx.nd.random.normal(shape=(4, 3, size, size)))
     return net, (3, size, size)

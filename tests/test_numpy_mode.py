@@ -16,7 +16,8 @@ import pytest
 from mxnet import autograd, npx
 
 import gluon_resnet
-from conftest import REPO, REPRESENTATIVE, numpy_mode, randomize, sweep
+from conftest import (REPO, REPRESENTATIVE, get_model_uninitialized, numpy_mode, randomize,
+                      sweep)
 from gluon_resnet import blocks, data, lineage
 from gluon_resnet.train import evaluate_accuracy, load_checkpoint, train
 
@@ -176,7 +177,7 @@ def test_every_block_matches_legacy_mode(build, shape, tmp_path):
 @pytest.mark.parametrize("name", sweep(gluon_resnet.list_models()))
 def test_every_model_matches_legacy_mode(name, tmp_path):
     x = np.random.RandomState(2).normal(size=_input_shape(name)).astype("float32")
-    _check_same_as_legacy(lambda **kw: gluon_resnet.get_model(name, classes=7, **kw), x,
+    _check_same_as_legacy(lambda **kw: get_model_uninitialized(name, classes=7, **kw), x,
                           tmp_path, imperative=name in REPRESENTATIVE)
 
 

@@ -9,7 +9,7 @@ import pytest
 from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
-from conftest import max_diff, randomize, sweep
+from conftest import get_model_uninitialized, max_diff, randomize, sweep
 
 MXNET_PAIRS = [("resnet%d%s" % (depth, suffix), "resnet%d_v%d" % (depth, version))
                for version, suffix in ((1, ""), (2, "_v2"))
@@ -29,7 +29,7 @@ def _check_same_outputs(tmp_path, ours_name, ref, **kwargs):
     path = str(tmp_path / "ref.params")
     ref.save_parameters(path)
     # Like against like: imperative against imperative first, then both hybridized.
-    plain = gluon_resnet.get_model(ours_name, hybridize=False, **kwargs)
+    plain = get_model_uninitialized(ours_name, hybridize=False, **kwargs)
     plain.load_parameters(path)
     with mx.autograd.predict_mode():
         assert max_diff(plain(x), ref(x)) <= 1e-5

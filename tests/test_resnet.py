@@ -6,7 +6,7 @@ import pytest
 from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
-from conftest import max_diff, randomize, sweep
+from conftest import get_model_uninitialized, max_diff, randomize, sweep
 from gluon_resnet import model_store
 
 # The models of resnet.py. The lineage (LeNet ... DenseNet) has its own file,
@@ -43,7 +43,7 @@ def test_hybridized_equals_imperative(name):
     BatchNorm sees more than one value per image.
     """
     x = small_input(name, size=64)
-    net = gluon_resnet.get_model(name, hybridize=False)
+    net = get_model_uninitialized(name, hybridize=False)
     net(x)
     randomize(net, small_input(name, size=64))   # calibrated on another batch than x
     imperative = _both_modes(net, x)
