@@ -1,7 +1,9 @@
-"""An operator profile of a training step from oneDNN's own log: MXNet bf16 beside PyTorch's.
+"""An operator profile of a training step or an inference batch from oneDNN's own log:
+MXNet bf16 beside PyTorch's.
 
-    python benchmarks/onednn_profile.py [--depth 18] [--size 112] [--batch-size 32]
-        [--steps 4] [--contenders mx:bf16,mx:static,torch:bf16cl] [--out DIR]
+    python benchmarks/onednn_profile.py [--mode train|infer] [--depth 18] [--size 112]
+        [--batch-size 32] [--steps 4] [--contenders mx:bf16,mx:static,torch:bf16cl]
+        [--out DIR]
 
 MXNet 1.9.1's wheel is built without its profiler (``mx.runtime.Features()``: PROFILER
 off). Its oneDNN (v2.4) still logs every primitive it executes, with the milliseconds it
@@ -16,8 +18,11 @@ Python. The log itself costs some time per primitive, so the step times here are
 little longer than in ``throughput.py``.
 
 The contenders are those of ``benchmarks/throughput.py`` (``mx:bf16`` is what
-``train(..., precision="bf16")`` runs, ``mx:static`` its fp32 training, ``torch:bf16cl``
-PyTorch's bf16 autocast on a channels_last model).
+``train(..., precision="bf16")`` runs, or in inference ``optimize_for_inference(...,
+"bf16")``; ``mx:static`` its fp32 training, ``mx:mkldnn`` the oneDNN-fused fp32 graph,
+``mx:int8d`` the int8 export as deployed; ``torch:bf16cl`` PyTorch's bf16 autocast on a
+channels_last model, ``torch:bf16compile`` its ``torch.compile``). The results go to
+``onednn_profile.md/json`` (training) or ``onednn_profile_infer.md/json`` (inference).
 """
 import argparse
 import collections
@@ -31,14 +36,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 START, END = "@@profile-start", "@@profile-end"
 
 
-def child(framework, contender, depth, size, batch, steps):
+def child(framework, contender, depth, size, batch, steps, mode="train"):
     """Run in the child: warm up, then the timed steps between the markers."""
     sys.path.insert(0, HERE)
     import throughput_workers as tw
     from throughput_cases import _config
     worker = tw.MXWorker("cpu") if framework == "mx" else tw.TorchWorker("cpu")
-    cfg = _config("profile", depth, (3, size, size), batch, ("train",), {})
-    runner = worker.setup(contender, cfg, "train")
+    cfg = _config("profile", depth, (3, size, size), batch, (mode,), {})
+    runner = worker.setup(contender, cfg, mode)
     runner.timed(3)
     sys.stdout.flush()
     print(START, flush=True)
@@ -86,8 +91,8 @@ def run(framework, contender, a):
     env = dict(os.environ, DNNL_VERBOSE="1", ONEDNN_VERBOSE="1", MKLDNN_VERBOSE="1")
     env.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, contender,
-           "--depth", str(a.depth), "--size", str(a.size), "--batch-size", str(a.batch_size),
-           "--steps", str(a.steps)]
+           "--mode", a.mode, "--depth", str(a.depth), "--size", str(a.size),
+           "--batch-size", str(a.batch_size), "--steps", str(a.steps)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     if out.returncode:
         raise SystemExit("%s:%s failed:\n%s" % (framework, contender, out.stderr[-3000:]))
@@ -96,6 +101,7 @@ def run(framework, contender, a):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--mode", default="train", choices=("train", "infer"))
     p.add_argument("--depth", type=int, default=18)
     p.add_argument("--size", type=int, default=112)
     p.add_argument("--batch-size", type=int, default=32)
@@ -105,7 +111,7 @@ def main(argv=None):
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
-        return child(a.child[0], a.child[1], a.depth, a.size, a.batch_size, a.steps)
+        return child(a.child[0], a.child[1], a.depth, a.size, a.batch_size, a.steps, a.mode)
     sys.path.insert(0, HERE)
     import _machine
     results = {}
@@ -117,22 +123,24 @@ def main(argv=None):
              "calls_per_step": n / a.steps}
             for (k, prop, impl), (ms, n) in sorted(by_kind.items(), key=lambda kv: -kv[1][0])]}
     info = _machine.machine_info()
-    lines = ["# oneDNN operator profile: ResNet-%d training step, batch %d, 3x%dx%d"
-             % (a.depth, a.batch_size, a.size, a.size), "",
-             "```", "python benchmarks/onednn_profile.py --depth %d --size %d --batch-size %d "
-             "--steps %d --contenders %s" % (a.depth, a.size, a.batch_size, a.steps,
-                                            a.contenders), "```", ""]
+    step = "training step" if a.mode == "train" else "inference batch"
+    lines = ["# oneDNN operator profile: ResNet-%d %s, batch %d, 3x%dx%d"
+             % (a.depth, step, a.batch_size, a.size, a.size), "",
+             "```", "python benchmarks/onednn_profile.py --mode %s --depth %d --size %d "
+             "--batch-size %d --steps %d --contenders %s" % (
+                 a.mode, a.depth, a.size, a.batch_size, a.steps, a.contenders), "```", ""]
     lines += _machine.machine_lines(info) + [
         "- each contender in a child process with OMP_NUM_THREADS=%s (PyTorch: "
         "torch.set_num_threads(2)), the oneDNN log on" % os.environ.get(
             "OMP_NUM_THREADS", os.cpu_count() or 1), ""]
     for item, r in results.items():
         inside = sum(x["ms_per_step"] for x in r["primitives"])
-        lines += ["## %s: %.0f ms per step; %.0f ms in oneDNN primitives, %.0f ms (%.0f%%) "
-                  "elsewhere" % (item, r["wall_ms_per_step"], inside,
+        lines += ["## %s: %.1f ms per %s; %.1f ms in oneDNN primitives, %.1f ms (%.0f%%) "
+                  "elsewhere" % (item, r["wall_ms_per_step"], step.split()[-1], inside,
                                  r["wall_ms_per_step"] - inside,
                                  100 * (1 - inside / r["wall_ms_per_step"])), "",
-                  "| primitive | propagation | implementation | ms / step | calls / step |",
+                  "| primitive | propagation | implementation | ms / %s | calls / %s |" % (
+                      step.split()[-1], step.split()[-1]),
                   "|---|---|---|---:|---:|"]
         for x in r["primitives"]:
             if x["ms_per_step"] >= 0.5:
@@ -145,7 +153,7 @@ def main(argv=None):
                 sum(x["calls_per_step"] for x in rest)))
         lines.append("")
     os.makedirs(a.out, exist_ok=True)
-    stem = os.path.join(a.out, "onednn_profile")
+    stem = os.path.join(a.out, "onednn_profile" + ("" if a.mode == "train" else "_infer"))
     with open(stem + ".json", "w") as f:
         json.dump({"machine": info, "settings": {k: v for k, v in vars(a).items()
                                                  if k != "child"},

@@ -54,6 +54,9 @@ Cases: ``fmnist28`` (ResNet-18, thumbnail stem, 1x28x28, batch 256), ``fmnist96`
 (ResNet-18, 3x224x224, batch 1), ``depth`` (ResNet-18/34/50/101/152, 3x224x224, batch 8),
 ``batch`` (ResNet-18 inference at 3x224x224, batch 1 to 64), ``profile`` (ResNet-50
 stage by stage), ``data`` (the Fashion-MNIST iterator, for the data-loading target).
+Named only: ``precision`` (fp32 against bf16, ours against PyTorch's bf16 autocast and
+``torch.compile``, issue 14's sizes) and ``int8cmp`` (inference at the same sizes: our
+``precision="auto"`` path and int8 exports against PyTorch's fastest of that run).
 """
 import argparse
 import datetime
@@ -72,9 +75,9 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
 from throughput_cases import (CONTENDERS, DATA_BATCHES, DEFAULT_CASES,  # noqa: E402
-                              EXTRA_CASES, OPS_SHAPE, PEAK_N, PRECISION_CASES, PROFILE,
-                              THREAD_VARS, TORCHVISION_PARAMS, WORKERS, full_cases,
-                              precision_cases, quick_cases)
+                              EXTRA_CASES, INT8_CASES, OPS_SHAPE, PEAK_N, PRECISION_CASES,
+                              PROFILE, THREAD_VARS, TORCHVISION_PARAMS, WORKERS, full_cases,
+                              int8_cases, precision_cases, quick_cases)
 from throughput_report import write_results  # noqa: E402
 from throughput_workers import worker_main  # noqa: E402
 
@@ -246,8 +249,9 @@ def main(argv=None):
                         help="tiny shapes, 1 repetition, few contenders (for the tests)")
     parser.add_argument("--cases", default=None,
                         help="comma-separated, from: %s (default: the first %d); precision "
-                        "= %s" % (", ".join(DEFAULT_CASES + EXTRA_CASES), len(DEFAULT_CASES),
-                                  ",".join(PRECISION_CASES)))
+                        "= %s; int8cmp = %s" % (", ".join(DEFAULT_CASES + EXTRA_CASES),
+                                                len(DEFAULT_CASES), ",".join(PRECISION_CASES),
+                                                ",".join(INT8_CASES)))
     parser.add_argument("--out", default=None,
                         help="results directory (default benchmarks/results; with --quick a "
                              "temporary directory)")
@@ -267,12 +271,13 @@ def main(argv=None):
         return worker_main(args.worker, args.ctx)
 
     cases = dict(quick_cases() if args.quick else full_cases(),
-                 **precision_cases(args.quick))
+                 **precision_cases(args.quick), **({} if args.quick else int8_cases()))
     wanted = (args.cases.split(",") if args.cases else
               (list(cases) + ["peak"] if args.quick else DEFAULT_CASES))
-    if "precision" in wanted:
-        at = wanted.index("precision")
-        wanted[at:at + 1] = [c for c in PRECISION_CASES if c in cases]
+    for group, members in (("precision", PRECISION_CASES), ("int8cmp", INT8_CASES)):
+        if group in wanted:
+            at = wanted.index(group)
+            wanted[at:at + 1] = [c for c in members if c in cases]
     unknown = [c for c in wanted if c not in DEFAULT_CASES + EXTRA_CASES]
     if unknown:
         parser.error("unknown case(s) %s; choose from %s" % (unknown, DEFAULT_CASES))

@@ -86,6 +86,27 @@ PRECISION = {"mx-omp2": ["static", "mkldnn", "bf16", "auto"],
 PRECISION_CASES = ("bf16_r18_112", "bf16_r18_224", "bf16_r50", "bf16_latency")
 
 
+# Inference at the same sizes with our int8 exports as well (MXNet's oneDNN int8 on AMX
+# tiles; ONNX Runtime's int8), beside PyTorch's fastest accuracy-keeping paths of the
+# `precision` run (`--cases int8cmp`). The int8 exports keep accuracy within 0.05 points
+# on Fashion-MNIST (benchmarks/results/int8.md), inside the bf16 rule's 0.2.
+INT8_COMPARE = {"mx-omp2": ["auto", "int8d", "onnx8"], "torch": ["bf16cl", "bf16compile"]}
+INT8_CASES = ("int8_r18_112", "int8_r18_224", "int8_r50", "int8_latency")
+
+
+def int8_cases():
+    return {
+        "int8_r18_112": [_config("int8_r18_112", 18, (3, 112, 112), 32, ("infer",),
+                                 INT8_COMPARE, memory=False)],
+        "int8_r18_224": [_config("int8_r18_224", 18, (3, 224, 224), 32, ("infer",),
+                                 INT8_COMPARE, memory=False)],
+        "int8_r50": [_config("int8_r50", 50, (3, 224, 224), 32, ("infer",), INT8_COMPARE,
+                             memory=False)],
+        "int8_latency": [_config("int8_latency", 18, (3, 224, 224), 1, ("infer",),
+                                 INT8_COMPARE, reps=5, memory=False)],
+    }
+
+
 def precision_cases(quick=False):
     if quick:
         return {"bf16_r18_112": [_config("bf16_r18_112", 18, (3, 32, 32), 2, ("train", "infer"),
@@ -131,7 +152,7 @@ PEAK_N = 2048
 DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data",
                  "peak"]
 # Cases run only when named (or as the group "precision").
-EXTRA_CASES = list(PRECISION_CASES)
+EXTRA_CASES = list(PRECISION_CASES) + list(INT8_CASES)
 
 # ---------------------------------------------------------------------------------------
 # PyTorch reference model: torchvision's ResNet (v1.5: stride on the 3x3), written out

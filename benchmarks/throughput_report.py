@@ -16,6 +16,10 @@ MAIN_CASES = {
     "bf16_r18_224": "fp32 and bf16, 1000 classes",
     "bf16_r50": "fp32 and bf16, 1000 classes",
     "bf16_latency": "fp32 and bf16, latency, 1000 classes",
+    "int8_r18_112": "bf16 and int8 inference, 1000 classes",
+    "int8_r18_224": "bf16 and int8 inference, 1000 classes",
+    "int8_r50": "bf16 and int8 inference, 1000 classes",
+    "int8_latency": "bf16 and int8 inference, latency, 1000 classes",
 }
 # Paths that keep fp32's accuracy: fp32 itself, and bf16 where it is tested to (ours:
 # tests/test_deploy.py, tests/test_precision.py; PyTorch's autocast keeps fp32 where
@@ -41,6 +45,9 @@ TARGETS = [  # (name, mode, ours, reference, threshold)
      OURS_FAST, TORCH_FAST, 1.3),
     ("fastest inference >= 1.3x PyTorch's fastest (fp32, compile, bf16 autocast)", "infer",
      OURS_FAST, TORCH_FAST, 1.3),
+    ("fastest inference, int8 exports included (their accuracy: int8.md), >= 1.3x "
+     "PyTorch's fastest (fp32, compile, bf16 autocast)", "infer",
+     OURS_FAST + ("int8d", "onnx8"), TORCH_FAST, 1.3),
 ]
 
 

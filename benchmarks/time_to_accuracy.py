@@ -136,6 +136,7 @@ class Recorder(Callback):
         self.budget_s, self.stop_at, self.on_point = budget_s, stop_at, on_point
         self.curve = []
         self.stopped = None
+        self.precision = None  # what train() runs (``--precision auto`` chooses at batch 1)
 
     def on_train_begin(self, state):
         self.clock.start()
@@ -153,6 +154,7 @@ class Recorder(Callback):
             self.clock.resume()
 
     def on_epoch_end(self, state):
+        self.precision = state.precision
         point = dict(train_acc=state.history.train_acc[-1], loss=state.history.loss[-1])
         if self.curve and self.curve[-1]["epoch"] == self._epoch(state):
             self.curve[-1].update(point)  # already evaluated at this batch
@@ -378,7 +380,7 @@ def main(argv=None):
         run["curve"] = recorder.curve
         last = recorder.curve[-1] if recorder.curve else {"seconds": 0.0, "epoch": 0}
         run["result"] = {"seconds": last["seconds"], "epochs": last["epoch"],
-                         "stopped": recorder.stopped, "times": times_to_targets(recorder.curve),
+                         "precision": recorder.precision, "stopped": recorder.stopped, "times": times_to_targets(recorder.curve),
                          "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
         write_results(args.out, args.run, run, final)
 
@@ -403,9 +405,9 @@ class _EvalLog(Callback):
 
     def on_epoch_end(self, state):
         h = state.history
-        print("epoch %d: loss %.4f, train acc %.4f, test acc %.4f, %.0f img/s, load %.2f"
+        print("epoch %d: loss %.4f, train acc %.4f, test acc %.4f, %.0f img/s in %s, load %.2f"
               % (len(h), h.loss[-1], h.train_acc[-1], h.test_acc[-1], h.throughput[-1],
-                 os.getloadavg()[0]), flush=True)
+                 state.precision, os.getloadavg()[0]), flush=True)
 
 
 if __name__ == "__main__":

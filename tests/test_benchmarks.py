@@ -172,3 +172,23 @@ def test_onednn_profile_sums_both_log_formats_between_the_markers():
     assert dict(by_kind) == {
         ("convolution", "forward_training", "jit:avx512_core_amx_bf16"): [2.0, 2],
         ("reorder", "undef", "jit:uni"): [0.25, 1]}
+
+
+def test_onednn_profile_of_an_inference_batch_finds_the_convolutions(tmp_path):
+    """The real log of a tiny fp32 inference run: the forward convolutions are found
+    (ResNet-18 has 20), and the step's time covers the primitives' time."""
+    script = os.path.join(REPO, "benchmarks", "onednn_profile.py")
+    proc = subprocess.run([sys.executable, script, "--mode", "infer", "--size", "32",
+                           "--batch-size", "2", "--steps", "1", "--contenders", "mx:static",
+                           "--out", str(tmp_path)], capture_output=True, text=True,
+                          cwd=REPO, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(tmp_path / "onednn_profile_infer.json") as f:
+        result = json.load(f)["results"]["mx:static"]
+    convs = [x for x in result["primitives"] if x["kind"] == "convolution"]
+    assert convs and all(x["prop"].startswith("forward") for x in convs)
+    assert sum(x["calls_per_step"] for x in convs) == 20
+    inside = sum(x["ms_per_step"] for x in result["primitives"])
+    assert 0 < inside <= result["wall_ms_per_step"]
+    text = (tmp_path / "onednn_profile_infer.md").read_text()
+    assert text.startswith("# oneDNN operator profile: ResNet-18 inference batch, batch 2")
