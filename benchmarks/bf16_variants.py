@@ -1,13 +1,15 @@
 """Which bfloat16 inference graph is fastest: what optimize_for_inference's choice rests on.
 
-ResNet-18 (1000 classes, 3x224x224, random weights: speed does not depend on them), at
-each ``--batches`` size, images per second of:
+ResNet-18 (``--depth``: 50 for ResNet-50; 1000 classes, 3x224x224, random weights: speed
+does not depend on them), at each ``--batches`` size, images per second of:
 
 - ``fp32 fused``: the fp32 graph after oneDNN's fusion pass (``optimize_for MKLDNN``);
-- ``bf16``: ``gluon_resnet.precision.to_bf16_graph`` (MXNet's AMP ``convert_model``
-  with the weights stored in bf16), hybridized with static memory and shapes: what
+- ``bf16``: ``gluon_resnet.precision.to_bf16_graph`` (BatchNorms folded into the
+  convolutions before them, then MXNet's AMP ``convert_model`` with the weights stored
+  in bf16), hybridized with static memory and shapes: what
   ``optimize_for_inference(..., "bf16")`` runs;
-- ``bf16 fused``: the same graph after oneDNN's fusion pass;
+- ``bf16 unfolded``: the same without folding the BatchNorms (``fold=False``);
+- ``bf16 fused``: the ``bf16`` graph after oneDNN's fusion pass;
 - ``convert_hybrid_block``: MXNet's own one-call conversion (``amp.convert_hybrid_block``).
 
 Timed as ``benchmarks/int8.py`` times (its ``latencies``): after warm-up, interleaved
@@ -34,9 +36,9 @@ from gluon_resnet.export import trace  # noqa: E402
 from gluon_resnet.precision import _build, to_bf16_graph  # noqa: E402
 
 
-def variants(batch, size):
+def variants(batch, size, depth=18):
     shape = (batch, 3, size, size)
-    net = gluon_resnet.resnet18(classes=1000)
+    net = gluon_resnet.get_model("resnet%d" % depth, classes=1000)
     sym, params = trace(net, shape)
     low_sym, low_params = to_bf16_graph(sym, params)
     net.hybridize(static_alloc=True, static_shape=True)
@@ -44,6 +46,8 @@ def variants(batch, size):
     return shape, {
         "fp32 fused": _build(sym, params, mx.cpu(), shape, fuse=True),
         "bf16": _build(low_sym, low_params, mx.cpu(), shape, fuse=False),
+        "bf16 unfolded": _build(*to_bf16_graph(sym, params, fold=False), mx.cpu(), shape,
+                                fuse=False),
         "bf16 fused": _build(low_sym, low_params, mx.cpu(), shape, fuse=True),
         "convert_hybrid_block": amp.convert_hybrid_block(net, target_dtype="bfloat16",
                                                          ctx=mx.cpu()),
@@ -54,18 +58,20 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", default="32,1")
     p.add_argument("--size", type=int, default=224, help="input height and width")
+    p.add_argument("--depth", type=int, default=18, choices=(18, 34, 50, 101, 152))
     p.add_argument("--calls", type=int, default=3)
     p.add_argument("--rounds", type=int, default=7)
     args = p.parse_args(argv)
     info = machine_info()
     rows = {}
     for batch in (int(b) for b in args.batches.split(",")):
-        shape, blocks = variants(batch, args.size)
+        shape, blocks = variants(batch, args.size, args.depth)
         x = mx.nd.random.uniform(shape=shape)
         seconds = latencies(blocks, x, args.rounds, args.calls)
         rows[batch] = {name: batch / t for name, t in seconds.items()}
     names = list(next(iter(rows.values())))
-    print("| ResNet-18, 3x%dx%d | " % (args.size, args.size) + " | ".join(names) + " |")
+    print("| ResNet-%d, 3x%dx%d | " % (args.depth, args.size, args.size) + " | ".join(names)
+          + " |")
     print("|---|" + "---:|" * len(names))
     for batch, r in rows.items():
         print("| batch %d (images/s, median of %d rounds) | %s |" % (

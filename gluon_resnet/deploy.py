@@ -706,8 +706,9 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
                 from .precision import to_bf16_graph
                 sym, params = to_bf16_graph(sym, params)
                 meta["precision"] = {"converter": "mxnet.contrib.amp.convert_model",
+                                     "folded": "BatchNorms after convolutions, into them",
                                      "bfloat16": "convolutions and dense layers",
-                                     "float32": "input, output, BatchNorm, additions"}
+                                     "float32": "input, output, other BatchNorms, additions"}
             if format == "int8":
                 qnet = _quantize(sym, params, shape, calib_data, calib_mode)
                 sym = qnet(mx.sym.var("data"))

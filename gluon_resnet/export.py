@@ -1,14 +1,17 @@
 """Export a net to ``PREFIX-symbol.json`` + ``PREFIX-NNNN.params`` and load it back."""
+import json
 import os
 import warnings
 
 import mxnet as mx
+import numpy as np
 from mxnet.base import MXNetError
 
 from .arrays import as_current, as_legacy, file_semantics, is_np_array, legacy_mode
 from .params import atomic_path, load_arrays, save_arrays
 
-__all__ = ["export", "load_exported", "import_symbol_block", "trace", "save_symbol"]
+__all__ = ["export", "load_exported", "import_symbol_block", "trace", "save_symbol",
+           "fold_batchnorm"]
 
 
 def _full_shape(input_shape):
@@ -53,6 +56,99 @@ def export(net, path_prefix, input_shape, epoch=0):
     """
     sym, params = trace(net, input_shape)
     return save_symbol(sym, params, path_prefix, epoch)
+
+
+def _attr(node, key, default):
+    return node.get("attrs", node.get("attr", node.get("param", {}))).get(key, default)
+
+
+def fold_batchnorm(sym, params):
+    """``(sym, params)`` for inference with every BatchNorm that follows a convolution
+    folded into it: the convolution's weights scaled by ``gamma / sqrt(var + eps)`` per
+    output channel and a bias ``(bias - mean) * scale + beta`` (computed in float64).
+
+    Only BatchNorms over the channel axis whose input is a convolution's output that
+    nothing else reads are folded; the others (a pre-activation net's, say) stay. The
+    result computes the same as the inference-mode graph (not training mode: there
+    BatchNorm uses the batch's statistics). ``params`` are ``arg:``/``aux:`` arrays as
+    :func:`trace` returns them; call in legacy mode.
+    """
+    graph = json.loads(sym.tojson())
+    nodes, heads = graph["nodes"], graph["heads"]
+    consumers = [0] * len(nodes)
+    for node in nodes:
+        for src in node["inputs"]:
+            consumers[src[0]] += 1
+    for h in heads:
+        consumers[h[0]] += 1
+    fold = {}  # BatchNorm id -> Convolution id
+    for i, node in enumerate(nodes):
+        if node["op"] != "BatchNorm" or int(_attr(node, "axis", "1")) != 1:
+            continue
+        if str(_attr(node, "output_mean_var", "False")) == "True":
+            continue
+        src = node["inputs"][0]
+        conv = nodes[src[0]]
+        if conv["op"] == "Convolution" and consumers[src[0]] == 1 and \
+                _attr(conv, "layout", "None") in ("None", "NCHW", "NCW", "NCDHW"):
+            fold[i] = src[0]
+    if not fold:
+        return sym, params
+    params = dict(params)
+    new_bias = {}  # conv id -> bias name it gets
+    dropped = set()
+    for b, c in fold.items():
+        bn, conv = nodes[b], nodes[c]
+        names = [nodes[s[0]]["name"] for s in bn["inputs"][1:]]
+        gamma, beta = (params["arg:" + n].asnumpy().astype(np.float64) for n in names[:2])
+        mean, var = (params["aux:" + n].asnumpy().astype(np.float64) for n in names[2:])
+        if str(_attr(bn, "fix_gamma", "True")) == "True":
+            gamma = np.ones_like(gamma)
+        scale = gamma / np.sqrt(var + float(_attr(bn, "eps", "0.001")))
+        wname = nodes[conv["inputs"][1][0]]["name"]
+        w = params["arg:" + wname].asnumpy().astype(np.float64)
+        params["arg:" + wname] = mx.nd.array(
+            w * scale.reshape((-1,) + (1,) * (w.ndim - 1)), dtype=params["arg:" + wname].dtype)
+        no_bias = str(_attr(conv, "no_bias", "False")) == "True"
+        bias = np.zeros_like(mean) if no_bias else \
+            params["arg:" + nodes[conv["inputs"][2][0]]["name"]].asnumpy().astype(np.float64)
+        bname = wname[:-len("weight")] + "folded_bias" if wname.endswith("weight") else \
+            wname + "_folded_bias"
+        params["arg:" + bname] = mx.nd.array((bias - mean) * scale + beta, dtype="float32")
+        if not no_bias:
+            dropped.add("arg:" + nodes[conv["inputs"][2][0]]["name"])
+        new_bias[c] = bname
+        for n, kind in zip(names, ("arg", "arg", "aux", "aux")):
+            dropped.add("%s:%s" % (kind, n))
+    # Rebuild the node list in order (MXNet reads a node's inputs from earlier nodes): folded BatchNorms and their (and replaced biases')
+    # variables out, a bias variable before each folded convolution.
+    unused = {i for i, n in enumerate(nodes) if n["op"] == "null" and
+              any(k.endswith(":" + n["name"]) for k in dropped)}
+    out, where = [], {}
+    for i, node in enumerate(nodes):
+        if i in unused:
+            continue
+        if i in fold:
+            where[i] = where[fold[i]]
+            continue
+        node = dict(node)
+        inputs = node["inputs"][:2] if i in new_bias else node["inputs"]  # data, weight
+        node["inputs"] = [[where[s[0]], s[1] if s[0] not in fold else 0, s[2]]
+                          for s in inputs]
+        if i in new_bias:
+            out.append({"op": "null", "name": new_bias[i], "inputs": []})
+            node["inputs"].append([len(out) - 1, 0, 0])
+            key = "attrs" if "attrs" in node else "param"
+            node[key] = dict(node.get(key, {}), no_bias="False")
+        where[i] = len(out)
+        out.append(node)
+    graph["nodes"] = out
+    graph["arg_nodes"] = [i for i, n in enumerate(out) if n["op"] == "null"]
+    graph["heads"] = [[where[h[0]], h[1], h[2]] for h in heads]
+    graph.pop("node_row_ptr", None)
+    for k in dropped:
+        params.pop(k, None)
+    return mx.sym.load_json(json.dumps(graph)), params
 
 
 def trace(net, input_shape):

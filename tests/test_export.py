@@ -79,3 +79,50 @@ def test_load_exported_rejects_mismatched_files(tmp_path):
     os.replace(str(tmp_path / "b-0000.params"), str(tmp_path / "a-0000.params"))
     with pytest.raises(ValueError, match="cannot load the export"):
         gluon_resnet.load_exported(str(tmp_path / "a"))
+
+
+def _ops(sym):
+    import json
+    return [n["op"] for n in json.loads(sym.tojson())["nodes"]]
+
+
+@pytest.mark.parametrize("name, left", [("resnet18_v1b", 0), ("resnet50_v2", 18),
+                                        ("vgg11_bn", 0), ("cifar_resnet20", 0)])
+def test_fold_batchnorm_computes_the_inference_graph(name, left):
+    """Folded into the convolutions before them (vgg11_bn's have biases; a v2 net's
+    pre-activation BatchNorms follow additions and stay): the same outputs as the net in
+    inference mode, fewer parameters, and a graph that imports from its files."""
+    from gluon_resnet.export import fold_batchnorm, trace
+    from gluon_resnet.precision import _build
+    net, shape = _trained_like(name, classes=10)
+    x = mx.nd.random.normal(shape=(2,) + shape)
+    with mx.autograd.predict_mode():
+        expected = net(x)
+    sym, params = trace(net, (2,) + shape)
+    folded, fparams = fold_batchnorm(sym, params)
+    assert _ops(sym).count("BatchNorm") > left and _ops(folded).count("BatchNorm") == left
+    gone = {k for k in params if k not in fparams}
+    assert gone and all(k.split(":")[1].split("_")[-1] in ("gamma", "beta", "mean", "var",
+                                                             "bias") for k in gone)
+    got = _build(folded, fparams, mx.cpu(), (2,) + shape, fuse=False)(x)
+    assert max_diff(got, expected) <= 1e-4 * max(1.0, float(expected.abs().max().asscalar()))
+
+
+def test_fold_batchnorm_leaves_a_convolution_whose_output_is_read_twice():
+    class Twice(mx.gluon.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.conv = mx.gluon.nn.Conv2D(4, 3, padding=1, in_channels=3)
+            self.bn = mx.gluon.nn.BatchNorm(in_channels=4)
+
+        def hybrid_forward(self, F, x):
+            y = self.conv(x)
+            return self.bn(y) + y
+
+    from gluon_resnet.export import fold_batchnorm, trace
+    net = Twice()
+    net.initialize()
+    randomize(net, mx.nd.random.normal(shape=(2, 3, 5, 5)))
+    sym, params = trace(net, (2, 3, 5, 5))
+    folded, fparams = fold_batchnorm(sym, params)
+    assert _ops(folded).count("BatchNorm") == 1 and sorted(fparams) == sorted(params)
