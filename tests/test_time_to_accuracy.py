@@ -26,6 +26,7 @@ def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
     # 512 images in batches of 64, evaluated every 4 batches: at 0.5 and 1.0 epochs.
     assert [point["epoch"] for point in curve] == [0.5, 1.0]
     assert run["result"]["stopped"] == "ran 1 epochs"
+    assert run["result"]["precision"] == "fp32"  # the script's default, as train() ran it
     # Training time only grows, and accuracies are fractions of the 256 test images.
     times = [point["seconds"] for point in curve]
     assert times == sorted(times) and times[-1] > 0
