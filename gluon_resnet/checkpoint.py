@@ -443,7 +443,7 @@ class Checkpointer:
 
     def restore(self, net, trainer, train_iter, ctxs, optimizer, allow_pickle=False):
         """Load the checkpoint into ``net``, ``trainer`` and ``train_iter``'s random state;
-        returns its epoch and history (a dict)."""
+        returns its epoch, history (a dict) and training settings (its ``train`` dict)."""
         doc = read_checkpoint(self.json, allow_pickle=allow_pickle)
         check_model_name(net, doc)
         saved = doc["train"].get("optimizer")
@@ -453,7 +453,7 @@ class Checkpointer:
         load_parameters(net, doc["files"]["params"], ctx=ctxs)
         restore_optimizer(trainer, doc["files"]["states"], doc.get("optimizer"), self.json)
         restore_rng(doc["files"]["rng"], train_iter)
-        return doc["epoch"], doc["history"]
+        return doc["epoch"], doc["history"], doc["train"]
 
 
 # ---------------------------------------------------------------------------------------

@@ -534,7 +534,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         through oneDNN, float32 master weights, loss and evaluation); ``'auto'``: bf16
         where oneDNN may use AMX and a timed training step is faster in bf16 (at the
         first batch), fp32 elsewhere (see :mod:`gluon_resnet.precision`). The net must
-        then be a HybridBlock. Recorded in the checkpoint, with the reason.
+        then be a HybridBlock. Recorded in the checkpoint, with the reason; a resumed
+        ``'auto'`` run keeps the precision recorded there (where oneDNN may use AMX).
     kvstore : {'local', 'device', 'dist_sync', 'dist_device_sync', 'dist_async'} or KVStore, optional
         How gradients move between contexts and processes (default: ``gluon.Trainer``'s
         ``'device'``). The ``dist_*`` kinds train data-parallel in the processes that
@@ -618,7 +619,7 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
     loss_fn.hybridize()
 
     history, start = History(), 0
-    ckpt = None
+    ckpt, kept = None, None  # kept: the precision a resumed auto run takes from its checkpoint
     if checkpoint_dir is not None:
         ckpt = Checkpointer(checkpoint_dir)
         if dist.is_root:
@@ -630,9 +631,16 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                                  % (checkpoint_dir, CHECKPOINT_FILE))
             _start_together(dist, num_batches, ckpt)
             if ckpt.exists():
-                start, saved = ckpt.restore(net, trainer, train_iter, ctxs, optimizer,
-                                            allow_pickle=allow_pickle)
+                start, saved, settings = ckpt.restore(net, trainer, train_iter, ctxs,
+                                                      optimizer, allow_pickle=allow_pickle)
                 history = History.from_dict(saved)
+                if precision == "auto" and settings.get("precision") in ("fp32", "bf16"):
+                    # a resumed run computes as the interrupted one did: auto's timing
+                    # could choose the other precision on a busier machine
+                    precision = kept = settings["precision"]
+                    why = "auto: %s, as the run being resumed chose (%s)" % (
+                        precision, settings.get("precision_reason"))
+                    fwd = net if precision == "fp32" else None
         except BaseException:
             ckpt.unlock()
             raise
@@ -675,7 +683,8 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
                 if fwd is None:
                     fwd = for_training(net, Xs[0].shape, precision, ctxs[0], (Xs[0], ys[0]))
                     fwd = _agree_on_precision(dist, fwd, net)
-                    precision, why = fwd.precision, fwd.reason
+                    precision, why = fwd.precision, (why if fwd.precision == kept
+                                                     else fwd.reason)
                     info["train"].update(precision=precision, precision_reason=why)
                     state.precision = precision
                     if seed is not None:  # auto's timing may have drawn random numbers

@@ -28,10 +28,12 @@ CRASH = os.path.join(REPO, "tests", "_crash.py")
 
 
 def _args(fmnist_dir, out, epochs=2):
+    # fp32, not the command's default auto: with AMX, auto times both precisions at the
+    # first batch, and a busy machine can make the reference run choose otherwise
     return ["train", "--model", "cifar_resnet20", "--epochs", str(epochs), "--batch-size",
             "32", "--num-train", "128", "--num-test", "64", "--lr", "0.05", "--optimizer",
             "adam", "--augment", "--seed", "3", "--data-dir", str(fmnist_dir), "--out",
-            str(out)]
+            str(out), "--precision", "fp32"]
 
 
 def _params(run):

@@ -81,6 +81,29 @@ def test_bf16_training_is_the_same_in_both_array_interfaces_and_resumes(fmnist_d
     assert doc["train"]["precision"] == "bf16"
 
 
+@needs_avx512
+def test_a_resumed_auto_run_keeps_the_precision_of_the_run_it_resumes(fmnist_dir, init,
+                                                                      tmp_path, monkeypatch):
+    """auto's timing may choose otherwise on a busier machine: a resumed run must not
+    switch precision mid-run. Here the timing always says fp32, the checkpoint bf16."""
+    kwargs = dict(num_train=256, num_test=64)
+    ref, ref_params, _, _ = _run(fmnist_dir, init, "bf16", epochs=2, **kwargs)
+    out = str(tmp_path / "run")
+    _run(fmnist_dir, init, "bf16", out=out, epochs=1, **kwargs)
+    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "rigged"})
+    monkeypatch.setattr(precision, "_time_both", lambda *a: {"fp32": 1.0, "bf16": 2.0})
+    resumed, params, text, _ = _run(fmnist_dir, init, "auto", out=out, epochs=2, **kwargs)
+    assert "in bf16" in text
+    assert np.allclose(resumed.loss, ref.loss, rtol=1e-5)
+    assert all(np.allclose(params[k], ref_params[k], rtol=1e-4, atol=1e-5) for k in params)
+    _, doc = load_checkpoint(out)
+    assert doc["train"]["precision"] == "bf16"
+    assert doc["train"]["precision_reason"].startswith("auto: bf16, as the run being resumed")
+    # A fresh auto run with the same rigged timing does choose fp32 (the rig works).
+    fresh, _, text, _ = _run(fmnist_dir, init, "auto", out=str(tmp_path / "new"), **kwargs)
+    assert "in bf16" not in text and "examples/sec on cpu(0)" in text
+
+
 def test_auto_times_both_only_where_oneDNN_may_use_amx(monkeypatch):
     monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
     assert precision.training_precision("auto", mx.cpu()) == ("auto",
