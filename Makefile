@@ -22,7 +22,7 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ENV = OMP_NUM_THREADS=1 GLUON_RESNET_D2L=required
 PYTEST_ARGS = -q -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: demo test test-py3new install horovod clean
+.PHONY: demo test test-sweep test-py3new install horovod clean
 
 # The demo: a short ResNet-18 run on Fashion-MNIST (a few minutes on 2 CPU cores), its
 # curves, and an export for deployment. DEMO_ARGS adds or overrides train options.
@@ -68,12 +68,17 @@ horovod: $(VENV)/.installed
 	HOROVOD_WITH_MXNET=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 HOROVOD_WITHOUT_TENSORFLOW=1 \
 	    HOROVOD_WITHOUT_PYTORCH=1 $(PY) -m pip install -q --no-build-isolation "horovod==0.28.1"
 
+# One model per family in the per-model comparisons; every other model (`sweep`) is
+# `make test-sweep`, about 4 minutes more on 2 cores: run it when models or blocks change.
 test: $(VENV)/.installed
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m "not sweep"
 	$(MAKE) --no-print-directory test-py3new
 
+test-sweep: $(VENV)/.installed
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m sweep
+
 # The suite again on Python 3.12/3.13, with one model per family in the per-model sweeps
-# and without the long end-to-end runs (`slow`: killed-and-resumed processes, notebooks),
+# as the main run, and without the long end-to-end runs (`slow`: killed-and-resumed processes, notebooks),
 # which the main run covers (GluonCV does not install there: its tests are left out). CI
 # must have such an interpreter; elsewhere a missing one is reported and skipped.
 test-py3new:

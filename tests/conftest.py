@@ -135,8 +135,8 @@ def _collect_batchnorms(block, out):
         _collect_batchnorms(child, out)
 
 
-# One model of each family and block type. The Python 3.12+ run of `make test` checks these
-# and leaves the rest of the per-model sweeps (marked `sweep`) to the main run.
+# One model of each family and block type. `make test` checks these (on both Pythons) and
+# leaves the rest of the per-model sweeps (marked `sweep`) to `make test-sweep`.
 REPRESENTATIVE = {"resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
                   "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20", "cifar_plain20",
                   # the lineage: one per architecture (d2l's DenseNet stands for the

@@ -16,9 +16,9 @@ from conftest import REPO
 
 SCRIPT = os.path.join(REPO, "benchmarks", "throughput.py")
 
-# Several worker processes each import MXNet: minutes, not seconds, so the Python 3.12+ run
-# of `make test` leaves this file to the main run.
-pytestmark = pytest.mark.sweep
+# Several worker processes each import MXNet (about a minute), so the Python 3.12+ run of
+# `make test` leaves this file to the main run.
+pytestmark = pytest.mark.slow
 
 
 def _load_module(name="throughput"):
