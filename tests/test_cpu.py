@@ -142,7 +142,15 @@ def test_cli_info_reports_the_cpu_as_lscpu_sees_it():
     report = json.loads(out)
     assert report["model"] == fields["Model name"].strip()
     assert report["flags"] == [f for f in cpu.REPORTED_FLAGS if f in flags]
-    if {"amx_tile", "amx_bf16"} <= flags and "kernel" not in report["amx_reason"]:
+    # AMX is on where the CPU has it, unless the kernel refused the permission or the
+    # user opted out (GLUON_RESNET_AMX=0, or an ISA cap of their own without AMX)
+    reason = report["amx_reason"]
+    opted_out = os.environ.get("GLUON_RESNET_AMX", "").strip() == "0" or \
+        "was set by the user" in reason
+    if opted_out:
+        assert report["amx"] is False
+        assert "GLUON_RESNET_AMX=0" in reason or "set by the user" in reason
+    elif {"amx_tile", "amx_bf16"} <= flags and "kernel" not in reason:
         assert report["amx"] is True
     elif not {"amx_tile", "amx_bf16"} <= flags:
         assert report["amx"] is False
