@@ -96,10 +96,11 @@ def fold_batchnorm(sym, params):
         return sym, params
     params = dict(params)
     new_bias = {}  # conv id -> bias name it gets
-    dropped = set()
+    unused = set()  # ids of the variables that folding leaves unread
     for b, c in fold.items():
         bn, conv = nodes[b], nodes[c]
-        names = [nodes[s[0]]["name"] for s in bn["inputs"][1:]]
+        bn_vars = [s[0] for s in bn["inputs"][1:]]
+        names = [nodes[i]["name"] for i in bn_vars]
         gamma, beta = (params["arg:" + n].asnumpy().astype(np.float64) for n in names[:2])
         mean, var = (params["aux:" + n].asnumpy().astype(np.float64) for n in names[2:])
         if str(_attr(bn, "fix_gamma", "True")) == "True":
@@ -109,21 +110,21 @@ def fold_batchnorm(sym, params):
         w = params["arg:" + wname].asnumpy().astype(np.float64)
         params["arg:" + wname] = mx.nd.array(
             w * scale.reshape((-1,) + (1,) * (w.ndim - 1)), dtype=params["arg:" + wname].dtype)
-        no_bias = str(_attr(conv, "no_bias", "False")) == "True"
-        bias = np.zeros_like(mean) if no_bias else \
-            params["arg:" + nodes[conv["inputs"][2][0]]["name"]].asnumpy().astype(np.float64)
+        bias = np.zeros_like(mean)
+        if str(_attr(conv, "no_bias", "False")) != "True":
+            bias_var = conv["inputs"][2][0]
+            bias = params.pop("arg:" + nodes[bias_var]["name"]).asnumpy().astype(np.float64)
+            unused.add(bias_var)
         bname = wname[:-len("weight")] + "folded_bias" if wname.endswith("weight") else \
             wname + "_folded_bias"
         params["arg:" + bname] = mx.nd.array((bias - mean) * scale + beta, dtype="float32")
-        if not no_bias:
-            dropped.add("arg:" + nodes[conv["inputs"][2][0]]["name"])
         new_bias[c] = bname
+        unused.update(bn_vars)
         for n, kind in zip(names, ("arg", "arg", "aux", "aux")):
-            dropped.add("%s:%s" % (kind, n))
-    # Rebuild the node list in order (MXNet reads a node's inputs from earlier nodes): folded BatchNorms and their (and replaced biases')
-    # variables out, a bias variable before each folded convolution.
-    unused = {i for i, n in enumerate(nodes) if n["op"] == "null" and
-              any(k.endswith(":" + n["name"]) for k in dropped)}
+            params.pop("%s:%s" % (kind, n), None)
+    # Rebuild the node list in order (MXNet reads a node's inputs from earlier nodes):
+    # folded BatchNorms and the variables only they (or a replaced bias) read go, a bias
+    # variable comes before each folded convolution.
     out, where = [], {}
     for i, node in enumerate(nodes):
         if i in unused:
@@ -146,8 +147,6 @@ def fold_batchnorm(sym, params):
     graph["arg_nodes"] = [i for i, n in enumerate(out) if n["op"] == "null"]
     graph["heads"] = [[where[h[0]], h[1], h[2]] for h in heads]
     graph.pop("node_row_ptr", None)
-    for k in dropped:
-        params.pop(k, None)
     return mx.sym.load_json(json.dumps(graph)), params
 
 

@@ -12,9 +12,8 @@ convolutions and dense layers run in bfloat16, with their weights stored so; for
 inference, each BatchNorm that follows a convolution is first folded into it (its
 weights and a bias); other BatchNorms, pooling, ReLU and the residual additions run in
 the type that reaches them (AMP's lists; BatchNorm's own parameters stay float32); the
-input is cast to bfloat16 inside
-the graph and the output cast back to float32, so callers pass and get float32 arrays
-as before.
+input is cast to bfloat16 inside the graph and the output cast back to float32, so
+callers pass and get float32 arrays as before.
 
 Training in bfloat16 (:func:`for_training`, ``train(..., precision="bf16")``) runs the
 same AMP graph under ``autograd``, with the net's own float32 parameters: the graph casts
@@ -66,7 +65,7 @@ def to_bf16_graph(sym, params, fold=True):
     """``(sym, params)`` in bfloat16 by MXNet's AMP: convolutions and dense layers (and
     their weights) in bfloat16, the rest as AMP's lists say, float32 in and out. With
     ``fold`` (for inference), BatchNorms that follow convolutions are first folded into
-    them (:func:`gluon_resnet.export.fold_batchnorm`): 14-24% faster on ResNet-18 and
+    them (:func:`gluon_resnet.export.fold_batchnorm`): 12-19% faster on ResNet-18 and
     ResNet-50 at 224x224 with AMX (benchmarks/results/precision.md).
 
     ``params`` are ``arg:NAME``/``aux:NAME`` arrays (as :func:`gluon_resnet.export.trace`
