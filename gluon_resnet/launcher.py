@@ -17,6 +17,11 @@ no timeouts: a worker that dies leaves the others blocked forever. This launcher
   the launcher) stops everything the same way. Local processes also get SIGTERM from
   the kernel if the launcher itself is killed.
 
+The launcher's signal handlers only set a flag that the supervising loop reads: an
+exception raised from a handler can land inside ``Popen.poll()`` after it took the
+``Popen``'s internal lock, which then stays held and makes the next ``wait()`` block for
+ever (a Ctrl-C that once left the launcher running).
+
 Each process runs in a session of its own, so stopping one stops whatever it started.
 """
 import collections
@@ -140,6 +145,7 @@ class _Job:
     def __init__(self, procs, out):
         self.procs, self.out = procs, out
         self.lock = threading.Lock()
+        self.interrupted = threading.Event()  # set by the signal handlers (Ctrl-C, SIGTERM)
 
     def _write(self, proc, line):
         with self.lock:
@@ -200,7 +206,10 @@ class _Job:
                     os.killpg(p.popen.pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
-                p.popen.wait()
+                try:
+                    p.popen.wait(timeout=STOP_GRACE)
+                except subprocess.TimeoutExpired:  # not reaped yet: say so, do not hang
+                    pass
                 if p.reader is not None:
                     p.reader.join(timeout=2)
 
@@ -211,6 +220,8 @@ class _Job:
         others = [p for p in self.procs if p.role not in training]
         workers_done = None
         while True:
+            if self.interrupted.is_set():
+                return 130, "interrupted"
             for p in self.procs:
                 # The scheduler and servers end (status 0) once every worker has left
                 # the job, which may be a moment before the workers' processes end.
@@ -229,11 +240,18 @@ class _Job:
                 if time.time() - workers_done > SERVER_GRACE:
                     return 0, ("the workers finished; the scheduler and servers did not end "
                                "within %.0f s and were stopped" % SERVER_GRACE)
-            time.sleep(0.1)
+            self.interrupted.wait(0.1)
 
+    def handle_signals(self):
+        """Ctrl-C and SIGTERM set :attr:`interrupted` (nothing is raised inside
+        ``Popen``'s code); returns the handlers to put back. Only the main thread can
+        set handlers: elsewhere this does nothing and returns ``{}``."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+        def interrupt(signum, frame):
+            self.interrupted.set()
+        return {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _horovodrun():
@@ -357,12 +375,12 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
         procs += [process("worker", i, None if local else hosts[i % len(hosts)], argv)
                   for i in range(workers)]
     job = _Job(procs, out)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous = job.handle_signals()
     try:
         try:
             job.start()
             status, message = job.supervise()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # a Ctrl-C before the handlers were in place
             status, message = 130, "interrupted"
         if message:
             stopping = [p for p in procs if p.popen is not None and p.popen.poll() is None]
@@ -370,5 +388,6 @@ def launch(command, workers, servers=1, hosts=None, port=None, env=None, ssh="ss
             print("gluon-resnet launch: %s%s" % (message, what), file=err, flush=True)
         job.stop()
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return status
