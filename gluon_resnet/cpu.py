@@ -16,6 +16,12 @@ It stays out of the way when ``GLUON_RESNET_AMX=0`` is set or the user set oneDN
 variable (``DNNL_MAX_CPU_ISA`` / ``ONEDNN_MAX_CPU_ISA``) themselves; in that case it
 still asks for the permission when their value names AMX, since that is what keeps it
 from crashing. :func:`cpu_report` says what was found and done (``gluon-resnet info``).
+
+``GLUON_RESNET_CPUINFO=FILE`` makes this module read the CPU's model and flags from FILE
+(in ``/proc/cpuinfo``'s format) instead: the test suite runs so as on another kind of
+CPU, e.g. ``tests/cpuinfo/no-amx.txt`` (this project's AMD EPYC machines: AVX-512 with
+AVX512_BF16, no AMX). oneDNN reads the real CPU, but 2.4 uses AMX only when told to, so
+without the AMX flags it runs bfloat16 as it does on such a CPU.
 """
 import ctypes
 import os
@@ -36,9 +42,12 @@ REPORTED_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni
 _STATUS = {"amx": False, "reason": "not checked yet", "set_variable": False}
 
 
-def read_cpuinfo(path="/proc/cpuinfo"):
-    """``(model name, set of flags)`` of the first CPU in ``path``; ``(platform's
-    processor name, empty set)`` where there is no such file (not Linux)."""
+def read_cpuinfo(path=None):
+    """``(model name, set of flags)`` of the first CPU in ``path`` (default
+    ``$GLUON_RESNET_CPUINFO``, else ``/proc/cpuinfo``); ``(platform's processor name,
+    empty set)`` where there is no such file (not Linux)."""
+    if path is None:
+        path = os.environ.get("GLUON_RESNET_CPUINFO") or "/proc/cpuinfo"
     model, flags = None, set()
     try:
         with open(path) as f:
