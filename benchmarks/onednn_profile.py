@@ -2,8 +2,11 @@
 MXNet bf16 beside PyTorch's.
 
     python benchmarks/onednn_profile.py [--mode train|infer] [--depth 18] [--size 112]
-        [--batch-size 32] [--steps 4] [--contenders mx:bf16,mx:static,torch:bf16cl]
-        [--out DIR]
+        [--channels 3] [--classes 1000] [--batch-size 32] [--steps 4]
+        [--contenders mx:bf16,mx:static,torch:bf16cl] [--out DIR] [--name SUFFIX]
+
+``make demo``'s step (issue 22): ``--size 32 --channels 1 --classes 10 --batch-size 128
+--contenders mx:hybrid,mx:bf16,torch:torch,torch:bf16cl --name _demo``.
 
 MXNet 1.9.1's wheel is built without its profiler (``mx.runtime.Features()``: PROFILER
 off). Its oneDNN (v2.4) still logs every primitive it executes, with the milliseconds it
@@ -22,7 +25,8 @@ The contenders are those of ``benchmarks/throughput.py`` (``mx:bf16`` is what
 "bf16")``; ``mx:static`` its fp32 training, ``mx:mkldnn`` the oneDNN-fused fp32 graph,
 ``mx:int8d`` the int8 export as deployed; ``torch:bf16cl`` PyTorch's bf16 autocast on a
 channels_last model, ``torch:bf16compile`` its ``torch.compile``). The results go to
-``onednn_profile.md/json`` (training) or ``onednn_profile_infer.md/json`` (inference).
+``onednn_profile.md/json`` (training) or ``onednn_profile_infer.md/json`` (inference),
+with ``--name``'s suffix before the extension.
 """
 import argparse
 import collections
@@ -36,13 +40,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 START, END = "@@profile-start", "@@profile-end"
 
 
-def child(framework, contender, depth, size, batch, steps, mode="train"):
+def child(framework, contender, depth, size, batch, steps, mode="train", channels=3,
+          classes=1000):
     """Run in the child: warm up, then the timed steps between the markers."""
     sys.path.insert(0, HERE)
     import throughput_workers as tw
     from throughput_cases import _config
     worker = tw.MXWorker("cpu") if framework == "mx" else tw.TorchWorker("cpu")
-    cfg = _config("profile", depth, (3, size, size), batch, (mode,), {})
+    cfg = _config("profile", depth, (channels, size, size), batch, (mode,), {},
+                  classes=classes)
     runner = worker.setup(contender, cfg, mode)
     runner.timed(3)
     sys.stdout.flush()
@@ -92,6 +98,7 @@ def run(framework, contender, a):
     env.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, contender,
            "--mode", a.mode, "--depth", str(a.depth), "--size", str(a.size),
+           "--channels", str(a.channels), "--classes", str(a.classes),
            "--batch-size", str(a.batch_size), "--steps", str(a.steps)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
     if out.returncode:
@@ -104,14 +111,18 @@ def main(argv=None):
     p.add_argument("--mode", default="train", choices=("train", "infer"))
     p.add_argument("--depth", type=int, default=18)
     p.add_argument("--size", type=int, default=112)
+    p.add_argument("--channels", type=int, default=3)
+    p.add_argument("--classes", type=int, default=1000)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--contenders", default="mx:bf16,mx:static,torch:bf16cl")
     p.add_argument("--out", default=os.path.join(HERE, "results", "precision"))
+    p.add_argument("--name", default="", help="suffix of the results' file names")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
-        return child(a.child[0], a.child[1], a.depth, a.size, a.batch_size, a.steps, a.mode)
+        return child(a.child[0], a.child[1], a.depth, a.size, a.batch_size, a.steps, a.mode,
+                     a.channels, a.classes)
     sys.path.insert(0, HERE)
     import _machine
     results = {}
@@ -124,11 +135,12 @@ def main(argv=None):
             for (k, prop, impl), (ms, n) in sorted(by_kind.items(), key=lambda kv: -kv[1][0])]}
     info = _machine.machine_info()
     step = "training step" if a.mode == "train" else "inference batch"
-    lines = ["# oneDNN operator profile: ResNet-%d %s, batch %d, 3x%dx%d"
-             % (a.depth, step, a.batch_size, a.size, a.size), "",
+    lines = ["# oneDNN operator profile: ResNet-%d %s, batch %d, %dx%dx%d, %d classes"
+             % (a.depth, step, a.batch_size, a.channels, a.size, a.size, a.classes), "",
              "```", "python benchmarks/onednn_profile.py --mode %s --depth %d --size %d "
-             "--batch-size %d --steps %d --contenders %s" % (
-                 a.mode, a.depth, a.size, a.batch_size, a.steps, a.contenders), "```", ""]
+             "--channels %d --classes %d --batch-size %d --steps %d --contenders %s%s" % (
+                 a.mode, a.depth, a.size, a.channels, a.classes, a.batch_size, a.steps,
+                 a.contenders, " --name " + a.name if a.name else ""), "```", ""]
     lines += _machine.machine_lines(info) + [
         "- each contender in a child process with OMP_NUM_THREADS=%s (PyTorch: "
         "torch.set_num_threads(2)), the oneDNN log on" % os.environ.get(
@@ -153,7 +165,8 @@ def main(argv=None):
                 sum(x["calls_per_step"] for x in rest)))
         lines.append("")
     os.makedirs(a.out, exist_ok=True)
-    stem = os.path.join(a.out, "onednn_profile" + ("" if a.mode == "train" else "_infer"))
+    stem = os.path.join(a.out, "onednn_profile" + ("" if a.mode == "train" else "_infer")
+                        + a.name)
     with open(stem + ".json", "w") as f:
         json.dump({"machine": info, "settings": {k: v for k, v in vars(a).items()
                                                  if k != "child"},

@@ -55,8 +55,11 @@ Cases: ``fmnist28`` (ResNet-18, thumbnail stem, 1x28x28, batch 256), ``fmnist96`
 ``batch`` (ResNet-18 inference at 3x224x224, batch 1 to 64), ``profile`` (ResNet-50
 stage by stage), ``data`` (the Fashion-MNIST iterator, for the data-loading target).
 Named only: ``precision`` (fp32 against bf16, ours against PyTorch's bf16 autocast and
-``torch.compile``, issue 14's sizes) and ``int8cmp`` (inference at the same sizes: our
-``precision="auto"`` path and int8 exports against PyTorch's fastest of that run).
+``torch.compile``, issue 14's sizes), ``int8cmp`` (inference at the same sizes: our
+``precision="auto"`` path and int8 exports against PyTorch's fastest of that run) and
+``demo`` (the workload of ``make demo``: ResNet-18 at 1x32x32, batch 128, training and
+inference, ours in fp32, bf16 and auto against PyTorch fp32 eager and bf16 autocast +
+channels_last).
 """
 import argparse
 import datetime
@@ -76,8 +79,8 @@ sys.path.insert(0, HERE)
 
 from throughput_cases import (CONTENDERS, DATA_BATCHES, DEFAULT_CASES,  # noqa: E402
                               EXTRA_CASES, INT8_CASES, OPS_SHAPE, PEAK_N, PRECISION_CASES,
-                              PROFILE, THREAD_VARS, TORCHVISION_PARAMS, WORKERS, full_cases,
-                              int8_cases, precision_cases, quick_cases)
+                              PROFILE, THREAD_VARS, TORCHVISION_PARAMS, WORKERS, demo_cases,
+                              full_cases, int8_cases, precision_cases, quick_cases)
 from throughput_report import write_results  # noqa: E402
 from throughput_workers import worker_main  # noqa: E402
 
@@ -271,7 +274,8 @@ def main(argv=None):
         return worker_main(args.worker, args.ctx)
 
     cases = dict(quick_cases() if args.quick else full_cases(),
-                 **precision_cases(args.quick), **({} if args.quick else int8_cases()))
+                 **precision_cases(args.quick), **({} if args.quick else int8_cases()),
+                 **({} if args.quick else demo_cases()))
     wanted = (args.cases.split(",") if args.cases else
               (list(cases) + ["peak"] if args.quick else DEFAULT_CASES))
     for group, members in (("precision", PRECISION_CASES), ("int8cmp", INT8_CASES)):

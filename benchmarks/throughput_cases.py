@@ -107,6 +107,20 @@ def int8_cases():
     }
 
 
+# The demo's own workload (`make demo`: ResNet-18, standard stem, Fashion-MNIST resized to
+# 1x32x32, batch 128, 10 classes), training and inference: the library's default graph
+# (static_alloc), with static shapes, oneDNN-fused (inference), bf16 and auto, against
+# PyTorch fp32 eager and bf16 autocast + channels_last (issue 22). `--cases demo`.
+DEMO = {"mx-omp2": ["hybrid", "static", "mkldnn", "bf16", "auto"],
+        "torch": ["torch", "bf16cl"]}
+DEMO_CASES = ("demo",)
+
+
+def demo_cases():
+    return {"demo": [_config("demo", 18, (1, 32, 32), 128, ("train", "infer"), DEMO,
+                             classes=10, memory=False, reps=5)]}
+
+
 def precision_cases(quick=False):
     if quick:
         return {"bf16_r18_112": [_config("bf16_r18_112", 18, (3, 32, 32), 2, ("train", "infer"),
@@ -152,7 +166,7 @@ PEAK_N = 2048
 DEFAULT_CASES = ["fmnist28", "fmnist96", "r50", "latency", "depth", "batch", "profile", "data",
                  "peak"]
 # Cases run only when named (or as the group "precision").
-EXTRA_CASES = list(PRECISION_CASES) + list(INT8_CASES)
+EXTRA_CASES = list(PRECISION_CASES) + list(INT8_CASES) + list(DEMO_CASES)
 
 # ---------------------------------------------------------------------------------------
 # PyTorch reference model: torchvision's ResNet (v1.5: stride on the 3x3), written out

@@ -20,6 +20,7 @@ MAIN_CASES = {
     "int8_r18_224": "bf16 and int8 inference, 1000 classes",
     "int8_r50": "bf16 and int8 inference, 1000 classes",
     "int8_latency": "bf16 and int8 inference, latency, 1000 classes",
+    "demo": "make demo's workload: ImageNet stem, Fashion-MNIST resized to 1x32x32, 10 classes",
 }
 # Paths that keep fp32's accuracy: fp32 itself, and bf16 where it is tested to (ours:
 # tests/test_deploy.py, tests/test_precision.py; PyTorch's autocast keeps fp32 where

@@ -70,10 +70,10 @@ class MXWorker:
         else:
             net = gr.get_model("resnet%d_v1b" % depth, classes=classes, thumbnail=thumbnail,
                                in_channels=cfg["shape"][0], ctx=self.ctx, hybridize=False)
-        if contender == "hybrid":
+        if contender in ("hybrid", "bf16", "auto"):
+            # as the library's factories hand the net to train(): where auto keeps fp32,
+            # this is the graph it trains (bf16 graphs are traced and hybridized anew)
             net.hybridize(static_alloc=True)
-        elif contender in ("bf16", "auto"):
-            pass  # optimize_for_inference / train(precision=...) hybridize themselves
         elif contender != "imperative":
             net.hybridize(static_alloc=True, static_shape=True)
         return net

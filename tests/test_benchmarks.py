@@ -192,3 +192,23 @@ def test_onednn_profile_of_an_inference_batch_finds_the_convolutions(tmp_path):
     assert 0 < inside <= result["wall_ms_per_step"]
     text = (tmp_path / "onednn_profile_infer.md").read_text()
     assert text.startswith("# oneDNN operator profile: ResNet-18 inference batch, batch 2")
+
+
+def test_the_demo_case_measures_make_demos_workload():
+    """`--cases demo` is ResNet-18 on 1x32x32 Fashion-MNIST at batch 128, as the Makefile's
+    demo trains it (read from the Makefile, so the two cannot drift apart)."""
+    import re
+    with open(os.path.join(REPO, "Makefile")) as f:
+        demo = re.search(r"^demo:.*?\n((?:\t.*\n)+)", f.read(), re.M).group(1)
+    train = demo.split("\n\t$(PY) -m gluon_resnet export")[0]
+    opts = dict(re.findall(r"--(model|resize|batch-size) (\S+)", train))
+    assert "--thumbnail" not in train  # the standard stem, as the benchmark's net
+    cases = _load_module("throughput_cases")
+    (cfg,) = cases.demo_cases()["demo"]
+    assert "resnet%d" % cfg["depth"] == opts["model"]
+    assert cfg["shape"] == [1, int(opts["resize"]), int(opts["resize"])]
+    assert cfg["batch"] == int(opts["batch-size"]) and cfg["classes"] == 10
+    assert set(cfg["modes"]) == {"train", "infer"}
+    assert {"hybrid", "bf16", "auto"} <= set(cfg["contenders"]["mx-omp2"])  # hybrid: the default
+    assert set(cfg["contenders"]["torch"]) == {"torch", "bf16cl"}
+    assert "demo" in cases.EXTRA_CASES
