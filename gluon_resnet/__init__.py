@@ -1,10 +1,12 @@
 """gluon-resnet: the ResNet family as MXNet Gluon HybridBlocks, and its lineage (LeNet,
 AlexNet, VGG, NiN, GoogLeNet, DenseNet).
 
-``net = gluon_resnet.resnet18(ctx=mx.cpu())`` builds an initialised, hybridized net;
+``net = gluon_resnet.resnet18(ctx=gluon_resnet.try_gpu())`` builds an initialised,
+hybridized net (on the first GPU MXNet sees, else on the CPU);
 ``gluon_resnet.list_models()`` names them all.
 """
 from . import _compat  # noqa: F401  (must run before mxnet is imported)
+from .context import GPUUnavailableError, try_all_gpus, try_gpu  # noqa: F401
 from .blocks import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  # noqa: F401
                      BottleneckV1b, BottleneckV2, Residual, SameConv2D, ZeroPadShortcut,
                      resnet_block)

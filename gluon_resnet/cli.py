@@ -90,12 +90,11 @@ def parse_ctx(text):
         ctxs.append(mx.cpu(index) if kind == "cpu" else mx.gpu(index))
     if len(set(ctxs)) != len(ctxs):
         raise CLIError("--ctx lists a device twice: %r" % text)
-    gpus = [c.device_id for c in ctxs if c.device_type == "gpu"]
-    if gpus:
-        found = mx.context.num_gpus()
-        if max(gpus) >= found:
-            raise CLIError("--ctx %s asks for gpu%d, but %d GPU(s) are visible to MXNet"
-                           % (text, max(gpus), found))
+    from .context import GPUUnavailableError, check_ctx
+    try:
+        check_ctx(ctxs, "--ctx %s" % text)
+    except GPUUnavailableError as err:
+        raise CLIError(str(err)) from None
     return ctxs
 
 
@@ -457,7 +456,9 @@ def _cmd_info(args):
     import mxnet as mx
 
     from .cpu import cpu_report
+    from .precision import auto_summary
     report = cpu_report()
+    report["precision_auto"] = auto_summary()
     features = mx.runtime.Features()
     report.update(python=platform.python_version(), mxnet=mx.__version__,
                   mxnet_features=[f for f in ("MKLDNN", "CUDA", "DIST_KVSTORE", "OPENMP")
@@ -470,6 +471,7 @@ def _cmd_info(args):
                                                   report["cores"]))
     print("ISA:      %s" % (" ".join(report["flags"]) or "none of those that matter here"))
     print("AMX:      %s: %s" % ("on" if report["amx"] else "off", report["amx_reason"]))
+    print("auto:     %s" % report["precision_auto"])
     print("Python:   %s; MXNet %s (%s); OMP_NUM_THREADS=%s" % (
         report["python"], report["mxnet"], ", ".join(report["mxnet_features"]),
         report["OMP_NUM_THREADS"]))
@@ -543,9 +545,9 @@ def build_parser():
     p.add_argument("--seed", type=_int_in(0, what="an integer"), default=None,
                    help="seed for initialisation, shuffling and augmentation")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
-                   help="auto (default): where oneDNN may use AMX (see `gluon-resnet "
-                   "info`), a step of the first batch is timed in both and the faster kept; "
-                   "fp32 elsewhere. bf16: bfloat16 convolutions with float32 master "
+                   help="auto (default): on a CPU with bfloat16 instructions (avx512_bf16 "
+                   "or AMX; see `gluon-resnet info`), a step of the first batch is timed in "
+                   "both and the faster kept; fp32 elsewhere. bf16: bfloat16 convolutions with float32 master "
                    "weights, loss and evaluation")
     from .distributed import KVSTORES
     p.add_argument("--kvstore", choices=KVSTORES, default=None,

@@ -29,6 +29,7 @@ import numpy as np
 from mxnet.base import MXNetError
 
 from . import _compat, arrays
+from .context import check_ctx
 from .export import _full_shape, import_symbol_block, save_symbol, trace
 from .params import atomic_path, read_json, write_json
 
@@ -449,6 +450,7 @@ def load_predictor(prefix_or_meta_path, ctx=None):
     ImportError
         For an ``onnx`` or ``onnx-int8`` export without ``onnxruntime`` installed.
     """
+    check_ctx(ctx, "load_predictor(ctx=%s)" % (ctx,))
     meta = read_meta(prefix_or_meta_path)
     paths = _file_paths(_meta_path(prefix_or_meta_path)[1], meta)
     fmt = meta["format"]

@@ -8,6 +8,7 @@ import numpy as np
 from mxnet.base import MXNetError
 
 from .arrays import as_current, as_legacy, file_semantics, is_np_array, legacy_mode
+from .context import check_ctx
 from .params import atomic_path, load_arrays, save_arrays
 
 __all__ = ["export", "load_exported", "import_symbol_block", "trace", "save_symbol",
@@ -169,6 +170,7 @@ def trace(net, input_shape):
     """
     shape = _full_shape(input_shape)
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    check_ctx(ctx, "the net (its parameters are on %s)" % ctx)
     if any(p._deferred_init for p in net.collect_params().values()):
         with mx.autograd.predict_mode():
             net(as_current(mx.nd.zeros(shape, ctx=ctx)))
@@ -252,6 +254,7 @@ def load_exported(path_prefix, ctx=None, epoch=0):
     if missing:
         raise FileNotFoundError("an export needs %s and %s; missing: %s"
                                 % (sym_path, params_path, ", ".join(missing)))
+    check_ctx(ctx, "load_exported(ctx=%s)" % (ctx,))
     try:
         return import_symbol_block(sym_path, ["data"], params_path, ctx=ctx)
     except ValueError as err:

@@ -4,6 +4,7 @@ import mxnet as mx
 from mxnet.gluon import nn
 
 from . import arrays
+from .context import check_ctx
 from .params import load_parameters
 
 __all__ = ["CheckedNet", "finish"]
@@ -15,7 +16,7 @@ def finish(net, name, init, ctx=None, pretrained=False, initialize=True, hybridi
     (``pretrained=True``) or a file (a path), or initialise it with ``init`` (unless
     ``initialize`` is False), on ``ctx`` (default CPU); hybridize with ``static_alloc``."""
     net.model_name = name
-    ctx = ctx if ctx is not None else mx.cpu()
+    ctx = check_ctx(ctx, "%s(ctx=%s)" % (name, ctx)) if ctx is not None else mx.cpu()
     if pretrained:
         if pretrained is True:
             from .model_store import get_model_file

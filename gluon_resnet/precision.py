@@ -19,9 +19,12 @@ Training in bfloat16 (:func:`for_training`, ``train(..., precision="bf16")``) ru
 same AMP graph under ``autograd``, with the net's own float32 parameters: the graph casts
 them to bfloat16 for the convolutions and dense layers, so their gradients arrive in
 float32 and the optimizer updates float32 master weights; the loss is computed on the
-float32 output. ``"auto"`` trains in float32 where oneDNN may not use AMX, and elsewhere
-times a training step in both and keeps the faster (bfloat16 won on ResNet-18 at 112x112
-and more, float32 at 32x32).
+float32 output. ``"auto"`` trains in float32 where the CPU has no bfloat16 instructions
+(neither AVX512_BF16 nor AMX-BF16), and elsewhere times a training step in both and
+keeps the faster, as for inference: with AMX bfloat16 won on ResNet-18 at 112x112 and
+more and float32 at 32x32 (benchmarks/results/precision.md); an AMD EPYC with
+AVX512_BF16 and no AMX also trained ResNet-18 at 112x112 faster in bfloat16 (as measured
+for issue 22), which the earlier rule (time both only with AMX) left unused.
 """
 import time
 
@@ -29,6 +32,7 @@ import mxnet as mx
 import numpy as np
 
 from .arrays import as_current, as_legacy, legacy_mode
+from .context import check_ctx
 from .cpu import amx_status, read_cpuinfo
 from .export import _full_shape, fold_batchnorm, import_symbol_block, trace
 
@@ -173,6 +177,7 @@ def optimize_for_inference(net, input_shape, precision="auto", ctx=None):
     """
     check_precision(precision)
     shape = _full_shape(input_shape)
+    check_ctx(ctx, "optimize_for_inference(ctx=%s)" % (ctx,))
     if ctx is None:
         ctx = next(iter(net.collect_params().values())).list_ctx()[0]
     cpu = ctx.device_type == "cpu"
@@ -202,10 +207,25 @@ def optimize_for_inference(net, input_shape, precision="auto", ctx=None):
     return InferenceNet(blocks[precision], precision, shape, ctx, reason)
 
 
+def _amx_text():
+    status = amx_status()
+    return "AMX on" if status["amx"] else "AMX off: %s" % status["reason"]
+
+
+def auto_summary():
+    """What ``precision="auto"`` does on this CPU, in a sentence (``gluon-resnet info``)."""
+    if not cpu_has_bf16():
+        return "fp32 (this CPU has no bfloat16 instructions: %s)" % " or ".join(_BF16_FLAGS)
+    status = amx_status()
+    engine = "AMX" if status["amx"] else "AVX512_BF16; AMX off: %s" % status["reason"]
+    return ("times fp32 against bf16 (bf16 on %s) for training at the first batch and for "
+            "optimize_for_inference, and keeps the faster" % engine)
+
+
 def training_precision(precision, ctx=None):
     """``(precision, reason)`` for ``train(..., precision=)`` before any timing: ``'fp32'``
-    or ``'bf16'``, or ``'auto'`` where both must be timed (a CPU on which oneDNN may use
-    AMX)."""
+    or ``'bf16'``, or ``'auto'`` where both must be timed (a CPU with bfloat16
+    instructions, AVX512_BF16 or AMX-BF16, whether or not oneDNN may use AMX)."""
     check_precision(precision)
     cpu = ctx is None or ctx.device_type == "cpu"
     if precision == "bf16" and not cpu:
@@ -214,10 +234,9 @@ def training_precision(precision, ctx=None):
         return precision, "asked for %s" % precision
     if not cpu:
         return "fp32", "auto: not a CPU (bfloat16 here is for oneDNN)"
-    status = amx_status()
-    if status["amx"]:
-        return "auto", "auto: oneDNN may use AMX"
-    return "fp32", "auto: no AMX for oneDNN (%s)" % status["reason"]
+    if cpu_has_bf16():
+        return "auto", "auto: this CPU has bfloat16 instructions (%s)" % _amx_text()
+    return "fp32", "auto: this CPU has no bfloat16 instructions (%s)" % " or ".join(_BF16_FLAGS)
 
 
 class TrainingView:
@@ -290,9 +309,10 @@ def for_training(net, input_shape, precision="auto", ctx=None, batch=None):
     input_shape : tuple of int
         ``(N, C, H, W)`` of a training batch (other batch sizes also work).
     precision : {'auto', 'fp32', 'bf16'}
-        ``'auto'``: fp32 on GPUs and where oneDNN may not use AMX; elsewhere forward and
-        backward passes in both are timed on ``batch`` and the faster is kept (bf16 won
-        on ResNet-18 at 112x112 and more, lost at 32x32: benchmarks/results/precision.md).
+        ``'auto'``: fp32 on GPUs and on CPUs without bfloat16 instructions; elsewhere
+        (AVX512_BF16 or AMX) forward and backward passes in both are timed on ``batch``
+        and the faster is kept (bf16 won on ResNet-18 at 112x112 and more, lost at
+        32x32: benchmarks/results/precision.md).
     ctx : Context, optional
         Default: where the net's parameters are.
     batch : (X, y), optional
@@ -324,8 +344,8 @@ def for_training(net, input_shape, precision="auto", ctx=None, batch=None):
         x, y = batch
     times = _time_both(net, view, x, y)
     choice = min(times, key=times.get)
-    reason = "auto: %s (a step: fp32 %.1f ms, bf16 %.1f ms; AMX on)" % (
-        choice, 1e3 * times["fp32"], 1e3 * times["bf16"])
+    reason = "auto: %s (a step: fp32 %.1f ms, bf16 %.1f ms; %s)" % (
+        choice, 1e3 * times["fp32"], 1e3 * times["bf16"], _amx_text())
     if choice == "bf16":
         view.reason = reason
         return view

@@ -23,6 +23,7 @@ from mxnet import autograd, gluon
 from .arrays import as_legacy, is_np_array
 from .callbacks import (Animator, Callback, PrintLines, ProgressBar, SaveCurves,  # noqa: F401
                         SaveHistory, _call, _ctx_text)
+from .context import check_ctx
 from .checkpoint import (CHECKPOINT_FILE, Checkpointer, load_checkpoint,  # noqa: F401
                          read_checkpoint)
 from .distributed import Distributed, check_kvstore_args
@@ -293,6 +294,8 @@ def _net_contexts(net):
 def _resolve_ctx(net, ctx):
     """``ctx`` as a list, checked against where the net's parameters are."""
     where = _net_contexts(net)
+    check_ctx(ctx, "train(ctx=%s)" % (ctx,))
+    check_ctx(where, "train: the net (its parameters are on %s)" % _ctx_text(where))
     if ctx is None:
         return where
     ctxs = _as_ctx_list(ctx)
@@ -531,11 +534,12 @@ def train(net, train_iter, test_iter, num_epochs, lr, ctx=None, *, optimizer="sg
         checkpoints you trust (see :mod:`gluon_resnet.checkpoint`).
     precision : {'fp32', 'bf16', 'auto'}, default 'fp32'
         ``'bf16'``: mixed precision on the CPU (bfloat16 convolutions and dense layers
-        through oneDNN, float32 master weights, loss and evaluation); ``'auto'``: bf16
-        where oneDNN may use AMX and a timed training step is faster in bf16 (at the
-        first batch), fp32 elsewhere (see :mod:`gluon_resnet.precision`). The net must
-        then be a HybridBlock. Recorded in the checkpoint, with the reason; a resumed
-        ``'auto'`` run keeps the precision recorded there (where oneDNN may use AMX).
+        through oneDNN, float32 master weights, loss and evaluation); ``'auto'``: on a
+        CPU with bfloat16 instructions (AVX512_BF16 or AMX), a training step of the
+        first batch is timed in both and the faster kept; fp32 elsewhere (see
+        :mod:`gluon_resnet.precision`). The net must then be a HybridBlock. Recorded in
+        the checkpoint, with the reason; a resumed ``'auto'`` run keeps the precision
+        recorded there (where it would time both).
     kvstore : {'local', 'device', 'dist_sync', 'dist_device_sync', 'dist_async'} or KVStore, optional
         How gradients move between contexts and processes (default: ``gluon.Trainer``'s
         ``'device'``). The ``dist_*`` kinds train data-parallel in the processes that

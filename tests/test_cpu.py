@@ -10,6 +10,8 @@ import pytest
 
 from gluon_resnet import cpu
 
+pytestmark = pytest.mark.cpu_kind
+
 _, FLAGS = cpu.read_cpuinfo()
 HAS_AMX = {"amx_tile", "amx_bf16"} <= FLAGS
 

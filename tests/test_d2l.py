@@ -133,3 +133,12 @@ def test_d2l_residual_and_ours_share_parameters(d2l, np_mode, tmp_path, use_1x1c
             train_a, train_b = src(x), dst(x)
         assert np.abs(train_a.asnumpy() - train_b.asnumpy()).max() < 1e-5
         assert np.abs(src(x).asnumpy() - dst(x).asnumpy()).max() < 1e-5
+
+
+@pytest.mark.parametrize("gpus", [0, 1, 3])
+def test_try_gpu_and_try_all_gpus_are_d2ls(d2l, monkeypatch, gpus):
+    monkeypatch.setattr(mx.context, "num_gpus", lambda: gpus)
+    monkeypatch.setattr(d2l.npx, "num_gpus", lambda: gpus)
+    for i in range(4):
+        assert gluon_resnet.try_gpu(i) == d2l.try_gpu(i)
+    assert gluon_resnet.try_all_gpus() == d2l.try_all_gpus()

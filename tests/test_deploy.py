@@ -331,6 +331,7 @@ def full_test_set(fmnist_dir):
     return D.read_fashion_mnist(str(fmnist_dir), train=False)
 
 
+@pytest.mark.cpu_kind
 def test_bf16_export_runs_bfloat16_convolutions_and_keeps_the_accuracy(exports, full_test_set):
     prefix = exports["bf16"]
     meta = json.loads(pathlib.Path(prefix + "-meta.json").read_text())
@@ -366,6 +367,7 @@ def _top1(fn, batches):
     return np.concatenate([fn(X).asnumpy().argmax(1) for X, _ in batches])
 
 
+@pytest.mark.cpu_kind
 def test_optimize_for_inference_keeps_the_accuracy_in_bf16_and_fp32(tiny_run, full_test_set):
     from gluon_resnet.precision import optimize_for_inference
     net, _ = load_checkpoint(str(tiny_run))

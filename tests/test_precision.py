@@ -14,6 +14,7 @@ import mxnet as mx
 from conftest import numpy_mode
 
 # oneDNN 2.4 runs bfloat16 on AVX-512 CPUs (natively with AVX512_BF16 or AMX).
+pytestmark = pytest.mark.cpu_kind
 needs_avx512 = pytest.mark.skipif("avx512f" not in cpu.read_cpuinfo()[1],
                                   reason="oneDNN 2.4 has no bfloat16 without AVX-512")
 SIZE = 12
@@ -90,7 +91,7 @@ def test_a_resumed_auto_run_keeps_the_precision_of_the_run_it_resumes(fmnist_dir
     ref, ref_params, _, _ = _run(fmnist_dir, init, "bf16", epochs=2, **kwargs)
     out = str(tmp_path / "run")
     _run(fmnist_dir, init, "bf16", out=out, epochs=1, **kwargs)
-    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "rigged"})
+    _as_cpu(monkeypatch, {"avx512f", "avx512_bf16", "amx_tile", "amx_bf16"}, True)
     monkeypatch.setattr(precision, "_time_both", lambda *a: {"fp32": 1.0, "bf16": 2.0})
     resumed, params, text, _ = _run(fmnist_dir, init, "auto", out=out, epochs=2, **kwargs)
     assert "in bf16" in text
@@ -104,20 +105,53 @@ def test_a_resumed_auto_run_keeps_the_precision_of_the_run_it_resumes(fmnist_dir
     assert "in bf16" not in text and "examples/sec on cpu(0)" in text
 
 
-def test_auto_times_both_only_where_oneDNN_may_use_amx(monkeypatch):
-    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
-    assert precision.training_precision("auto", mx.cpu()) == ("auto",
-                                                              "auto: oneDNN may use AMX")
-    assert precision.training_precision("auto", mx.gpu(0))[0] == "fp32"
-    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": False, "reason": "no"})
+def _as_cpu(monkeypatch, flags, amx):
+    """Rig what precision reads of the CPU: its flags and whether oneDNN may use AMX."""
+    monkeypatch.setattr(precision, "read_cpuinfo", lambda: ("rigged", set(flags)))
+    monkeypatch.setattr(precision, "amx_status",
+                        lambda: {"amx": amx, "reason": "granted" if amx else "no AMX flags"})
+
+
+def test_auto_times_both_wherever_the_cpu_has_bfloat16_instructions(monkeypatch):
+    _as_cpu(monkeypatch, {"avx512f", "avx512_bf16", "amx_tile", "amx_bf16"}, True)
     assert precision.training_precision("auto", mx.cpu()) == (
-        "fp32", "auto: no AMX for oneDNN (no)")
+        "auto", "auto: this CPU has bfloat16 instructions (AMX on)")
+    assert precision.training_precision("auto", mx.gpu(0))[0] == "fp32"
+    # An AMD EPYC: AVX512_BF16 without AMX is timed too (bf16 can win there)
+    _as_cpu(monkeypatch, {"avx512f", "avx512_bf16"}, False)
+    assert precision.training_precision("auto", mx.cpu()) == (
+        "auto", "auto: this CPU has bfloat16 instructions (AMX off: no AMX flags)")
+    _as_cpu(monkeypatch, {"avx2", "avx512f"}, False)
+    assert precision.training_precision("auto", mx.cpu()) == (
+        "fp32", "auto: this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16)")
     assert precision.training_precision("bf16", mx.cpu())[0] == "bf16"
+    assert precision.auto_summary().startswith("fp32 (this CPU has no bfloat16")
+
+
+@needs_avx512
+def test_auto_chooses_bf16_on_a_cpu_without_amx_when_bf16_times_faster(monkeypatch):
+    """The AMD EPYC case: AVX512_BF16, no AMX; the timing (rigged) says bf16 is faster."""
+    _as_cpu(monkeypatch, {"avx512f", "avx512_bf16"}, False)
+    assert "bf16 on AVX512_BF16; AMX off" in precision.auto_summary()
+    net = gluon_resnet.cifar_resnet20(in_channels=1)
+    x = mx.nd.random.uniform(shape=(4, 1, SIZE, SIZE))
+    net(x)
+    monkeypatch.setattr(precision, "_seconds_per_step",
+                        lambda fwd, x, y, repeats=3: 0.3 if fwd is net else 0.2)
+    fwd = precision.for_training(net, x.shape, "auto", mx.cpu())
+    assert isinstance(fwd, precision.TrainingView) and fwd.precision == "bf16"
+    assert fwd.reason == ("auto: bf16 (a step: fp32 300.0 ms, bf16 200.0 ms; AMX off: no AMX "
+                          "flags)")
+    # ... and fp32 when fp32 times faster
+    monkeypatch.setattr(precision, "_seconds_per_step",
+                        lambda fwd, x, y, repeats=3: 0.2 if fwd is net else 0.3)
+    fwd = precision.for_training(net, x.shape, "auto", mx.cpu())
+    assert fwd.precision == "fp32" and fwd.net is net
 
 
 @needs_avx512
 def test_auto_keeps_the_faster_and_leaves_the_net_as_it_was(monkeypatch):
-    monkeypatch.setattr(precision, "amx_status", lambda: {"amx": True, "reason": "r"})
+    _as_cpu(monkeypatch, {"avx512f", "avx512_bf16", "amx_tile", "amx_bf16"}, True)
     net = gluon_resnet.cifar_resnet20(in_channels=1)
     x = mx.nd.random.uniform(shape=(8, 1, SIZE, SIZE))
     net(x)
