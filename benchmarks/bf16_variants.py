@@ -4,7 +4,7 @@ ResNet-18 (``--depth``: 50 for ResNet-50; 1000 classes, 3x224x224, random weight
 does not depend on them), at each ``--batches`` size, images per second of:
 
 - ``fp32 fused``: the fp32 graph after oneDNN's fusion pass (``optimize_for MKLDNN``);
-- ``bf16``: ``gluon_resnet.precision.to_bf16_graph`` (BatchNorms folded into the
+- ``bf16``: ``gluon_resnet.deploy.inference.to_bf16_graph`` (BatchNorms folded into the
   convolutions before them, then MXNet's AMP ``convert_model`` with the weights stored
   in bf16), hybridized with static memory and shapes: what
   ``optimize_for_inference(..., "bf16")`` runs;
@@ -32,8 +32,8 @@ from mxnet.contrib import amp  # noqa: E402
 
 from _machine import machine_info, machine_lines  # noqa: E402
 from int8 import latencies  # noqa: E402
-from gluon_resnet.export import trace  # noqa: E402
-from gluon_resnet.precision import _build, to_bf16_graph  # noqa: E402
+from gluon_resnet.deploy.export import trace  # noqa: E402
+from gluon_resnet.deploy.inference import _build, to_bf16_graph  # noqa: E402
 
 
 def variants(batch, size, depth=18):

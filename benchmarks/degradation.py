@@ -36,13 +36,14 @@ import gluon_resnet  # noqa: E402,F401  (before mxnet)
 import mxnet as mx  # noqa: E402
 
 from _machine import machine_info, machine_lines  # noqa: E402
-from gluon_resnet import cli, cli_lab, lab  # noqa: E402
-from gluon_resnet.checkpoint import load_checkpoint  # noqa: E402
+from gluon_resnet import cli, lab  # noqa: E402
+from gluon_resnet.cli import lab as cli_lab
+from gluon_resnet.training.checkpoint import load_checkpoint  # noqa: E402
 from gluon_resnet.data import (FASHION_MNIST_MEAN, FASHION_MNIST_STD,  # noqa: E402
                                load_data_fashion_mnist)
 from gluon_resnet.params import atomic_path, write_json  # noqa: E402
-from gluon_resnet.registry import get_model  # noqa: E402
-from gluon_resnet.train import evaluate_accuracy  # noqa: E402
+from gluon_resnet.models.registry import get_model  # noqa: E402
+from gluon_resnet.training import evaluate_accuracy  # noqa: E402
 
 MODELS = "cifar_plain20,cifar_resnet20,cifar_plain56,cifar_resnet56"
 BEGIN, END = "<!-- measured: begin -->", "<!-- measured: end -->"

@@ -49,7 +49,7 @@ def measure(model, steps, batch_size, size, kvstore):
     from mxnet import autograd, gluon
 
     from gluon_resnet.arrays import as_legacy
-    from gluon_resnet.distributed import Distributed
+    from gluon_resnet.training.distributed import Distributed
     dist = Distributed(kvstore)
     mx.random.seed(dist.rank)
     net = gluon_resnet.get_model(model, classes=10, in_channels=1, thumbnail=False)

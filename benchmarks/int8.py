@@ -46,8 +46,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import gluon_resnet  # noqa: E402,F401  (must come before mxnet)
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
 from gluon_resnet.deploy import export_checkpoint, export_net, load_predictor  # noqa: E402
-from gluon_resnet.precision import optimize_for_inference  # noqa: E402
-from gluon_resnet.train import evaluate_accuracy, load_checkpoint  # noqa: E402
+from gluon_resnet.deploy.inference import optimize_for_inference  # noqa: E402
+from gluon_resnet.training import evaluate_accuracy, load_checkpoint  # noqa: E402
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 

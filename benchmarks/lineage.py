@@ -37,12 +37,12 @@ import mxnet as mx  # noqa: E402
 
 from _machine import machine_info, machine_lines  # noqa: E402
 from gluon_resnet import summary  # noqa: E402
-from gluon_resnet.callbacks import PrintLines, ProgressBar  # noqa: E402
+from gluon_resnet.training.callbacks import PrintLines, ProgressBar  # noqa: E402
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
-from gluon_resnet.lineage import SPECS  # noqa: E402
+from gluon_resnet.models.lineage import SPECS  # noqa: E402
 from gluon_resnet.params import atomic_path, write_json  # noqa: E402
-from gluon_resnet.registry import get_model  # noqa: E402
-from gluon_resnet.train import train  # noqa: E402
+from gluon_resnet.models.registry import get_model  # noqa: E402
+from gluon_resnet.training import train  # noqa: E402
 
 # The chapters' settings (d2l 0.17.6, MXNet): learning rate, epochs, batch size, resize.
 CHAPTERS = {

@@ -30,10 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gluon_resnet  # noqa: E402  (must come before mxnet)
 from _machine import machine_info, machine_lines  # noqa: E402
-from gluon_resnet.callbacks import PrintLines, SaveCurves, SaveHistory  # noqa: E402
+from gluon_resnet.training.callbacks import PrintLines, SaveCurves, SaveHistory  # noqa: E402
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
 from gluon_resnet.params import write_json  # noqa: E402
-from gluon_resnet.train import train  # noqa: E402
+from gluon_resnet.training import train  # noqa: E402
 
 TOLERANCE = 0.10
 

@@ -101,7 +101,7 @@ class MXWorker:
                                        {"learning_rate": 0.01, "momentum": 0.9})
             fwd = net
             if contender in ("bf16", "auto"):  # what train(..., precision=...) runs
-                from gluon_resnet.precision import for_training
+                from gluon_resnet.training.precision import for_training
                 fwd = for_training(net, [batch] + cfg["shape"], contender)
 
             def step(n):
@@ -116,7 +116,7 @@ class MXWorker:
             if contender == "mkldnn":
                 net.optimize_for(x, backend="MKLDNN", static_alloc=True, static_shape=True)
             elif contender in ("bf16", "auto"):
-                from gluon_resnet.precision import optimize_for_inference
+                from gluon_resnet.deploy.inference import optimize_for_inference
                 net = optimize_for_inference(net, [batch] + cfg["shape"], contender)
             elif contender == "int8":
                 from mxnet.contrib import quantization
@@ -212,7 +212,7 @@ class MXWorker:
         a = mx.nd.random.normal(shape=(n, n), ctx=self.ctx)
         b = mx.nd.random.normal(shape=(n, n), ctx=self.ctx)
         if dtype == "bfloat16":
-            from gluon_resnet.precision import BFLOAT16
+            from gluon_resnet.models.graph import BFLOAT16
             a, b = mx.nd.amp_cast(a, dtype=BFLOAT16), mx.nd.amp_cast(b, dtype=BFLOAT16)
         seconds = _median_time(lambda: mx.nd.FullyConnected(
             a, b, no_bias=True, num_hidden=n).wait_to_read(), reps)

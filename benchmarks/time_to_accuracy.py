@@ -51,7 +51,7 @@ import gluon_resnet  # noqa: E402  (must come before mxnet)
 from gluon_resnet.data import (FASHION_MNIST_MEAN, FASHION_MNIST_STD,  # noqa: E402
                                load_data_fashion_mnist)
 from gluon_resnet.params import atomic_path  # noqa: E402
-from gluon_resnet.train import Callback, evaluate_accuracy, train  # noqa: E402
+from gluon_resnet.training import Callback, evaluate_accuracy, train  # noqa: E402
 import mxnet as mx  # noqa: E402
 
 TARGETS = (0.90, 0.91, 0.92, 0.93, 0.935)

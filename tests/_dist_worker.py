@@ -62,7 +62,7 @@ class StopAfter:
 
 
 def main(argv):
-    from gluon_resnet.train import train
+    from gluon_resnet.training import train
     p = argparse.ArgumentParser()
     p.add_argument("job")
     p.add_argument("args", nargs="*")
@@ -77,7 +77,7 @@ def main(argv):
     p.add_argument("--kvstore", default="dist_sync")
     a = p.parse_args(argv)
     if a.job == "hello":
-        from gluon_resnet.distributed import Distributed
+        from gluon_resnet.training.distributed import Distributed
         d = Distributed("dist_sync")
         total, = d.totals([d.rank + 1])
         print("hello from rank %d of %d on %s, sum %g" % (d.rank, d.num_workers,
@@ -94,7 +94,7 @@ def main(argv):
             os._exit(int(a.args[1]))  # as a crash would: no goodbye to the job
         return
     if a.job == "forever":
-        from gluon_resnet.distributed import Distributed
+        from gluon_resnet.training.distributed import Distributed
         d = Distributed("dist_sync")
         with open("%s.%d" % (a.args[0], d.rank), "w") as f:
             f.write(str(os.getpid()))
@@ -111,7 +111,7 @@ def main(argv):
     history = train(n, data(a.num, a.batch), None, a.epochs, LR, kvstore=a.kvstore,
                     checkpoint_dir=a.checkpoint, resume=a.resume, seed=0,
                     callbacks=[StopAfter(a.stop_after)], **SETTINGS)
-    from gluon_resnet.distributed import Distributed
+    from gluon_resnet.training.distributed import Distributed
     if Distributed(a.kvstore).rank == 0:
         save_parameters(n, a.args[0])
         print("loss", history.loss, flush=True)

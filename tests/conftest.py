@@ -43,7 +43,7 @@ def fmnist_dir():
 @pytest.fixture
 def closed_url(monkeypatch):
     """Point Fashion-MNIST downloads at a local port nobody listens on: they fail at once."""
-    from gluon_resnet import data
+    from gluon_resnet.data import fashion_mnist as data  # where the download reads BASE_URL
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

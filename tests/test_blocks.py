@@ -4,7 +4,7 @@ import pytest
 from mxnet.gluon.model_zoo.vision import resnet as mxresnet
 
 from conftest import max_diff, randomize
-from gluon_resnet import blocks
+from gluon_resnet.models import blocks
 
 
 def test_residual_keeps_shape():

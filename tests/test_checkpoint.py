@@ -20,9 +20,10 @@ from mxnet import gluon
 
 import gluon_resnet
 from conftest import REPO, run_main
-from gluon_resnet import checkpoint, params
-from gluon_resnet.checkpoint import RunLocked, load_checkpoint, read_checkpoint
-from gluon_resnet.train import train
+from gluon_resnet import params
+from gluon_resnet.training import checkpoint
+from gluon_resnet.training.checkpoint import RunLocked, load_checkpoint, read_checkpoint
+from gluon_resnet.training import train
 
 CRASH = os.path.join(REPO, "tests", "_crash.py")
 
@@ -273,8 +274,8 @@ def test_planted_pickles_never_run(one_epoch, fmnist_dir, tmp_path):
     image = tmp_path / "a.png"
     from PIL import Image
     Image.fromarray(np.zeros((28, 28), np.uint8)).save(str(image))
-    from gluon_resnet.finetune import load_base
-    from gluon_resnet.predict import predict
+    from gluon_resnet.training.finetune import load_base
+    from gluon_resnet.deploy.predict import predict
     os.makedirs(str(tmp_path / "x"))
     for run in (new, old):
         attempts = [

@@ -18,10 +18,10 @@ import pytest
 
 import gluon_resnet  # (must come before mxnet)
 from gluon_resnet import cli, data as D
-from gluon_resnet.export import load_exported
-from gluon_resnet.registry import get_model, list_models
-from gluon_resnet.summary import summary
-from gluon_resnet.train import load_checkpoint, read_checkpoint
+from gluon_resnet.deploy.export import load_exported
+from gluon_resnet.models.registry import get_model, list_models
+from gluon_resnet.models.summary import summary
+from gluon_resnet.training import load_checkpoint, read_checkpoint
 import mxnet as mx  # noqa: E402
 from conftest import run_main  # noqa: E402
 
@@ -49,7 +49,7 @@ def test_train_writes_checkpoint_history_and_curves(run):
     doc = read_checkpoint(out)
     # --precision auto (the default): fp32 on a CPU without bfloat16 instructions; with
     # them (AVX512_BF16 or AMX), whichever step was faster
-    from gluon_resnet.precision import cpu_has_bf16
+    from gluon_resnet.training.precision import cpu_has_bf16
     if not cpu_has_bf16():
         assert doc["train"]["precision"] == "fp32"
     assert doc["train"]["precision_reason"].startswith("auto: ")

@@ -16,7 +16,7 @@ import pytest
 
 import gluon_resnet
 from gluon_resnet import data
-from gluon_resnet.train import evaluate_accuracy
+from gluon_resnet.training import evaluate_accuracy
 
 D2L_V1 = os.path.join(sys.prefix, "d2l-1.0.3", "d2l", "mxnet.py")
 REQUIRED = os.environ.get("GLUON_RESNET_D2L") == "required"

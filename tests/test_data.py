@@ -21,6 +21,7 @@ import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
 from gluon_resnet import data as D
+from gluon_resnet.data import fashion_mnist, iterators
 import mxnet as mx  # noqa: E402
 
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -56,7 +57,7 @@ def http_dir(tmp_path, monkeypatch):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    monkeypatch.setattr(D, "BASE_URL", "http://127.0.0.1:%d/" % server.server_address[1])
+    monkeypatch.setattr(fashion_mnist, "BASE_URL", "http://127.0.0.1:%d/" % server.server_address[1])
     yield served
     server.shutdown()
     server.server_close()
@@ -93,7 +94,7 @@ def test_root_from_env_and_default(fmnist_dir, reference, monkeypatch, tmp_path)
     np.testing.assert_array_equal(labels, reference[False][1])
     monkeypatch.delenv("FASHION_MNIST_DIR")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert D._resolve_root(None) == str(tmp_path / ".mxnet" / "datasets" / "fashion-mnist")
+    assert fashion_mnist._resolve_root(None) == str(tmp_path / ".mxnet" / "datasets" / "fashion-mnist")
 
 
 def _copy_test_split(fmnist_dir, dest):
@@ -146,7 +147,7 @@ def test_bad_idx_content(tmp_path, monkeypatch, images_gz, labels_gz, message):
     for name, content in zip(TEST_FILES, (images_gz, labels_gz)):
         (tmp_path / name).write_bytes(content)
         table[name] = ("", hashlib.sha256(content).hexdigest())
-    monkeypatch.setattr(D, "FILES", table)
+    monkeypatch.setattr(fashion_mnist, "FILES", table)
     with pytest.raises(ValueError, match=message):
         D.read_fashion_mnist(tmp_path, train=False)
 
@@ -167,7 +168,7 @@ def test_missing_dir_without_network(tmp_path, closed_url):
 def test_download_false_does_not_touch_network(tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("urlopen called with download=False")
-    monkeypatch.setattr(D.urllib.request, "urlopen", fail)
+    monkeypatch.setattr(fashion_mnist.urllib.request, "urlopen", fail)
     with pytest.raises(D.DatasetNotFoundError, match="download=False"):
         D.read_fashion_mnist(tmp_path, download=False)
 
@@ -226,13 +227,13 @@ def _collect(it):
 
 def _subset(reference, train, n):
     images, labels = reference[train]
-    keep = D._stratified_first(labels, n)
+    keep = iterators.stratified_first(labels, n)
     return images[keep], labels[keep]
 
 
 def test_stratified_subset_is_balanced_and_first(reference):
     _, labels = reference[True]
-    keep = D._stratified_first(labels, 200)
+    keep = iterators.stratified_first(labels, 200)
     np.testing.assert_array_equal(np.bincount(labels[keep], minlength=10), [20] * 10)
     for c in range(10):  # the first 20 of each class, in file order
         np.testing.assert_array_equal(keep[labels[keep] == c], np.flatnonzero(labels == c)[:20])

@@ -22,9 +22,9 @@ from gluon_resnet import _compat
 from gluon_resnet import data as D
 from gluon_resnet.deploy import (FORMATS, Predictor, checkpoint_meta, export_checkpoint,
                                  export_net, load_predictor)
-from gluon_resnet.export import load_exported
-from gluon_resnet.registry import get_model
-from gluon_resnet.train import load_checkpoint
+from gluon_resnet.deploy.export import load_exported
+from gluon_resnet.models.registry import get_model
+from gluon_resnet.training import load_checkpoint
 import mxnet as mx  # noqa: E402
 
 from conftest import randomize, run_main
@@ -273,7 +273,7 @@ def test_onnx_int8_is_quantized_and_agrees_with_fp32(exports, test_images):
 def test_onnx_int8_entropy_refuses_what_would_not_fit_in_memory(tmp_path, monkeypatch):
     """Entropy calibration keeps every layer output of every image; past the limit the
     export says so, with the number of images that would fit, and writes nothing."""
-    from gluon_resnet import deploy
+    from gluon_resnet.deploy import formats as deploy
     net = get_model("cifar_resnet20", classes=10, in_channels=1)
     calib = np.random.RandomState(0).normal(size=(64, 1, SIZE, SIZE)).astype(np.float32)
     per_image = deploy._activation_bytes(deploy.trace(net, (1, 1, SIZE, SIZE))[0],
@@ -369,7 +369,7 @@ def _top1(fn, batches):
 
 @pytest.mark.cpu_kind
 def test_optimize_for_inference_keeps_the_accuracy_in_bf16_and_fp32(tiny_run, full_test_set):
-    from gluon_resnet.precision import optimize_for_inference
+    from gluon_resnet.deploy.inference import optimize_for_inference
     net, _ = load_checkpoint(str(tiny_run))
     batches = _prepared_test_set(tiny_run, *full_test_set)
     labels = np.concatenate([y for _, y in batches])
@@ -396,7 +396,7 @@ def test_optimize_for_inference_keeps_the_accuracy_in_bf16_and_fp32(tiny_run, fu
 
 
 def test_optimize_for_inference_refuses_unknown_precisions():
-    from gluon_resnet.precision import optimize_for_inference
+    from gluon_resnet.deploy.inference import optimize_for_inference
     net = get_model("cifar_resnet20")
     with pytest.raises(ValueError, match=r"precision must be one of 'auto', 'fp32', 'bf16', "
                                          r"got 'fp16'"):

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import REPO, run_main
 from gluon_resnet.data import ImageArrayIter
-from gluon_resnet.distributed import create_kvstore, shard_indices
-from gluon_resnet.launcher import LaunchError, read_hosts, worker_command
+from gluon_resnet.training.distributed import create_kvstore, shard_indices
+from gluon_resnet.training.launcher import LaunchError, read_hosts, worker_command
 from gluon_resnet.params import load_arrays, read_json, save_parameters
 
 sys.path.insert(0, os.path.join(REPO, "tests"))
@@ -104,7 +104,7 @@ def test_kvstore_arguments_fail_clearly_outside_a_job(monkeypatch):
 
 
 def test_dist_async_and_horovod_refuse_what_they_cannot_do_before_joining_a_job():
-    from gluon_resnet.distributed import check_kvstore_args
+    from gluon_resnet.training.distributed import check_kvstore_args
     with pytest.raises(ValueError, match="dist_async' applies updates on the servers.*"
                        "schedule='cosine'"):
         check_kvstore_args("dist_async", "cosine")
@@ -144,7 +144,7 @@ def test_launcher_arguments(tmp_path):
 
 
 def test_local_kvstore_over_two_contexts_equals_the_default(fmnist_dir):
-    from gluon_resnet.train import train
+    from gluon_resnet.training import train
     mx.random.seed(0)
     init = worker.net()
     results = []
@@ -164,7 +164,7 @@ def test_horovodrun_is_waited_for_as_workers_are(monkeypatch):
     # (servers get SERVER_GRACE once the workers are done; horovodrun is the workers)
     import io
 
-    from gluon_resnet import launcher
+    from gluon_resnet.training import launcher
     monkeypatch.setattr(launcher, "SERVER_GRACE", 0.1)
     proc = launcher._Process("horovodrun", 0, None,
                              ["sh", "-c", "sleep 1; echo '[0]<stdout>:done'"],
@@ -202,7 +202,7 @@ def jobs(fmnist_dir, tmp_path_factory):
     the two workers' batches of that step side by side, for 2 epochs (parameters saved
     after each); and a 2-worker job with batch B, stopped after epoch 1 of the same
     2-epoch schedule, with a checkpoint."""
-    from gluon_resnet.train import train
+    from gluon_resnet.training import train
     d = tmp_path_factory.mktemp("dist")
     mx.random.seed(0)
     save_parameters(worker.net(), str(d / "init.params"))

@@ -92,8 +92,8 @@ def test_fold_batchnorm_computes_the_inference_graph(name, left):
     """Folded into the convolutions before them (vgg11_bn's have biases; a v2 net's
     pre-activation BatchNorms follow additions and stay): the same outputs as the net in
     inference mode, fewer parameters, and a graph that imports from its files."""
-    from gluon_resnet.export import fold_batchnorm, trace
-    from gluon_resnet.precision import _build
+    from gluon_resnet.deploy.export import fold_batchnorm, trace
+    from gluon_resnet.deploy.inference import _build
     net, shape = _trained_like(name, classes=10)
     x = mx.nd.random.normal(shape=(2,) + shape)
     with mx.autograd.predict_mode():
@@ -119,7 +119,7 @@ def test_fold_batchnorm_leaves_a_convolution_whose_output_is_read_twice():
             y = self.conv(x)
             return self.bn(y) + y
 
-    from gluon_resnet.export import fold_batchnorm, trace
+    from gluon_resnet.deploy.export import fold_batchnorm, trace
     net = Twice()
     net.initialize()
     randomize(net, mx.nd.random.normal(shape=(2, 3, 5, 5)))

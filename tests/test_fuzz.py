@@ -23,7 +23,10 @@ from hypothesis import strategies as st
 
 import gluon_resnet
 from conftest import REPO
-from gluon_resnet import checkpoint, data, deploy, images, params
+from gluon_resnet import data, deploy, params
+from gluon_resnet.data import fashion_mnist
+from gluon_resnet.training import checkpoint
+from gluon_resnet.data import images
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=list(HealthCheck))
@@ -60,7 +63,7 @@ _IDX = struct.pack(">IIII", 0x803, 2, 28, 28) + bytes(range(256)) * 6 + bytes(32
               st.integers(0, 2 ** 32 - 1)), st.binary(max_size=64)))
 def test_idx_reader(raw):
     try:
-        out = data._parse_idx(raw, 0x803, 3, "images")
+        out = fashion_mnist._parse_idx(raw, 0x803, 3, "images")
     except ValueError as err:
         assert "images:" in str(err)
     else:
@@ -177,7 +180,7 @@ def test_export_sidecars(export_prefix, tmp_path_factory, drawn):
 
 @pytest.fixture(scope="module")
 def checkpoint_doc(tmp_path_factory, fmnist_dir):
-    from gluon_resnet.train import train
+    from gluon_resnet.training import train
     run = tmp_path_factory.mktemp("run")
     tr, te = data.load_data_fashion_mnist(32, num_train=32, num_test=32, root=str(fmnist_dir))
     train(gluon_resnet.cifar_resnet20(), tr, te, 1, 0.05, checkpoint_dir=str(run))

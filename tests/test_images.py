@@ -15,7 +15,7 @@ import pytest
 import gluon_resnet  # noqa: F401  (must come before mxnet)
 from gluon_resnet import cli
 from gluon_resnet.data import ImageFolderIter, load_data_image_folder, load_image_folder
-from gluon_resnet.images import (ImageError, image_channels, list_images, load_image,
+from gluon_resnet.data.images import (ImageError, image_channels, list_images, load_image,
                                  split_data)
 from _fmnist_images import CLASSES, tree_hashes, write_fmnist_folder
 from conftest import run_main  # noqa: E402

@@ -18,7 +18,7 @@ import gluon_resnet
 from conftest import numpy_mode, randomize, run_main
 from gluon_resnet import lab
 from gluon_resnet.data import FASHION_MNIST_MEAN, FASHION_MNIST_STD, load_data_fashion_mnist
-from gluon_resnet.train import train
+from gluon_resnet.training import train
 
 # "lab" models of every family; thumbnail nets take 8x8 inputs here.
 LAB_MODELS = ["cifar_plain20", "cifar_resnet20", "resnet18_v2", "resnet50_v1b"]

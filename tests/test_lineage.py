@@ -25,7 +25,7 @@ from mxnet.gluon.model_zoo import vision
 import _d2l_chapters as chapters
 import gluon_resnet
 from conftest import numpy_mode, randomize, sweep
-from gluon_resnet import lineage, model_store
+from gluon_resnet.models import lineage, model_store
 
 LINEAGE = sorted(lineage.SPECS)
 REQUIRED = os.environ.get("GLUON_RESNET_D2L") == "required"
@@ -316,7 +316,7 @@ def test_densenet_blocks_have_the_chapters_shapes():
     blk.initialize()
     Y = blk(mx.nd.random.uniform(shape=(4, 3, 8, 8)))
     assert Y.shape == (4, 23, 8, 8)
-    trans = lineage._transition_block(10)
+    trans = lineage.densenet._transition_block(10)
     trans.initialize()
     assert trans(Y).shape == (4, 10, 4, 4)
 

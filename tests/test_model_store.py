@@ -1,4 +1,4 @@
-"""Tests for gluon_resnet.model_store: the table against the zoos, downloads over local HTTP."""
+"""Tests for gluon_resnet.models.model_store: the table against the zoos, downloads over local HTTP."""
 import hashlib
 import http.server
 import io
@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 import gluon_resnet  # noqa: F401  (before mxnet)
-from gluon_resnet import model_store
+from gluon_resnet.models import model_store
 import mxnet as mx
 from mxnet.gluon.model_zoo import model_store as mx_store
 from mxnet.gluon.utils import check_sha1

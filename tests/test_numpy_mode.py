@@ -18,8 +18,9 @@ from mxnet import autograd, npx
 import gluon_resnet
 from conftest import (REPO, REPRESENTATIVE, get_model_uninitialized, numpy_mode, randomize,
                       sweep)
-from gluon_resnet import blocks, data, lineage
-from gluon_resnet.train import evaluate_accuracy, load_checkpoint, train
+from gluon_resnet import data
+from gluon_resnet.models import blocks, lineage
+from gluon_resnet.training import evaluate_accuracy, load_checkpoint, train
 
 FAMILIES = ["resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
             "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20"]
@@ -254,7 +255,7 @@ def test_published_weights_load_in_numpy_mode(tmp_path, monkeypatch):
     """``pretrained=True``: the zoo's (legacy) file, found in the model root."""
     import hashlib
 
-    from gluon_resnet import model_store
+    from gluon_resnet.models import model_store
     ref = gluon_resnet.cifar_resnet20(in_channels=3)
     ref(mx.nd.ones((1, 3, 8, 8)))
     randomize(ref)
@@ -369,7 +370,7 @@ def test_training_and_resume_across_modes_equal_legacy(init_params, tmp_path, fm
 
 def test_callbacks_and_label_smoothing_in_numpy_mode(np_mode, fmnist_dir, tmp_path):
     from gluon_resnet import (Animator, PrintLines, ProgressBar, SaveCurves)
-    from gluon_resnet.train import SaveHistory, SmoothedCrossEntropyLoss
+    from gluon_resnet.training import SaveHistory, SmoothedCrossEntropyLoss
     import io
     # The smoothed loss in numpy mode equals the legacy one.
     pred = np.random.RandomState(0).normal(size=(4, 5)).astype("float32")
@@ -483,7 +484,7 @@ def test_deploy_formats_exported_in_numpy_mode_predict_like_legacy(tmp_path):
 
 
 def test_optimize_for_inference_in_numpy_mode_takes_and_returns_numpy_arrays(tmp_path):
-    from gluon_resnet.precision import optimize_for_inference
+    from gluon_resnet.deploy.inference import optimize_for_inference
     shape = (3, 8, 8)
     x = np.random.RandomState(8).normal(size=(4,) + shape).astype("float32")
     ref, path = _reference_net("cifar_resnet20", shape, tmp_path)
@@ -505,8 +506,8 @@ def test_checkpoint_predict_finetune_and_cli_resume_of_a_numpy_mode_run(tmp_path
     """A run trained in numpy mode through the library: predict, finetune --from and
     the CLI's evaluate, export and --resume (which run in legacy mode) all read it."""
     from conftest import run_main
-    from gluon_resnet.finetune import load_base, replace_output
-    from gluon_resnet.predict import predict
+    from gluon_resnet.training.finetune import load_base, replace_output
+    from gluon_resnet.deploy.predict import predict
     from PIL import Image
     run = str(tmp_path / "run")
     with numpy_mode():

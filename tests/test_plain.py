@@ -13,8 +13,9 @@ from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
 from conftest import randomize
-from gluon_resnet import blocks, summary
-from gluon_resnet.resnet import ResNetV1
+from gluon_resnet import summary
+from gluon_resnet.models import blocks
+from gluon_resnet.models.resnet import ResNetV1
 
 
 def _params(net):

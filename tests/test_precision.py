@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import gluon_resnet  # noqa: F401  (before mxnet)
-from gluon_resnet import cpu, data, precision
-from gluon_resnet.train import PrintLines, load_checkpoint, train
+from gluon_resnet import cpu, data
+from gluon_resnet.training import precision
+from gluon_resnet.training import PrintLines, load_checkpoint, train
 import mxnet as mx
 
 from conftest import numpy_mode

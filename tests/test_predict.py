@@ -18,7 +18,7 @@ import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
 from gluon_resnet import cli
-from gluon_resnet.train import load_checkpoint, read_checkpoint
+from gluon_resnet.training import load_checkpoint, read_checkpoint
 import mxnet as mx  # noqa: E402
 from _fmnist_images import CLASSES, tree_hashes, write_fmnist_folder
 
@@ -83,7 +83,7 @@ def test_predict_cli_json_far_above_chance(trained):
 
 
 def test_predict_matches_the_net_run_by_hand(trained):
-    from gluon_resnet.predict import predict
+    from gluon_resnet.deploy.predict import predict
     paths = sorted(os.path.join(trained["split"], "val", "bag", n)
                    for n in os.listdir(os.path.join(trained["split"], "val", "bag")))[:5]
     results = predict(trained["run"], paths, topk=4)

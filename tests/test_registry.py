@@ -1,7 +1,7 @@
 import pytest
 
 import gluon_resnet
-from gluon_resnet import registry
+from gluon_resnet.models import registry
 
 EXPECTED = {"resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
             "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2", "resnet152_v2",

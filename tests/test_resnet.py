@@ -7,12 +7,12 @@ from mxnet.gluon.model_zoo import vision
 
 import gluon_resnet
 from conftest import get_model_uninitialized, max_diff, randomize, sweep
-from gluon_resnet import model_store
+from gluon_resnet.models import model_store
 
 # The models of resnet.py. The lineage (LeNet ... DenseNet) has its own file,
 # test_lineage.py: its nets have dropout, or no BatchNorm, so their training-mode
 # outputs are random or equal to the inference ones, which the checks below exclude.
-ALL = sorted(gluon_resnet.resnet.SPECS)
+ALL = sorted(gluon_resnet.models.resnet.SPECS)
 
 
 def small_input(name, channels=3, batch=4, size=32):

@@ -20,7 +20,7 @@ def get_model(name):
 from mxnet.gluon import nn
 from mxnet.gluon.model_zoo import vision
 
-from gluon_resnet.summary import LayerRow, Summary, _human, summary
+from gluon_resnet.models.summary import LayerRow, Summary, _human, summary
 
 SHAPE = (1, 3, 224, 224)
 

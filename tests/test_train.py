@@ -1,4 +1,4 @@
-"""Tests for gluon_resnet.train against independent references.
+"""Tests for gluon_resnet.training (the loop) against independent references.
 
 References: numpy log-softmax cross-entropy and argmax accuracy on the same batches,
 the schedule formulas written out by hand, an uninterrupted run (for resume), a
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import gluon_resnet  # noqa: F401  (must come before mxnet)
-T = importlib.import_module("gluon_resnet.train")  # gluon_resnet.train is the function
+T = importlib.import_module("gluon_resnet.training.loop")  # the loop and what it re-exports
 from gluon_resnet.data import DatasetNotFoundError, load_data_fashion_mnist
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon  # noqa: E402
@@ -377,7 +377,8 @@ def test_failed_save_leaves_the_previous_checkpoint_loadable(data, tmp_path, mon
     snap = Snapshot()
     T.train(small_net(10), train_iter, test_iter, 1, 0.05, checkpoint_dir=tmp_path,
             callbacks=[snap])
-    from gluon_resnet import checkpoint, params
+    from gluon_resnet import params
+    from gluon_resnet.training import checkpoint
     original = params._write_array_file
     calls = []
 
