@@ -66,8 +66,7 @@ def auto_summary():
     """What ``precision="auto"`` does on this CPU, in a sentence (``gluon-resnet info``)."""
     if not cpu_has_bf16():
         return "fp32 (this CPU has no bfloat16 instructions: %s)" % " or ".join(_BF16_FLAGS)
-    status = amx_status()
-    engine = "AMX" if status["amx"] else "AVX512_BF16; AMX off: %s" % status["reason"]
+    engine = "AMX" if amx_status()["amx"] else "AVX512_BF16; " + _amx_text()
     return ("times fp32 against bf16 (bf16 on %s) for training at the first batch and for "
             "optimize_for_inference, and keeps the faster" % engine)
 

@@ -21,7 +21,7 @@ from ..arrays import as_legacy
 from .callbacks import _call
 from .checkpoint import CHECKPOINT_FILE, Checkpointer, read_checkpoint
 from .distributed import Distributed, check_kvstore_args
-from .evaluate import _correct, _count_correct, _resolve_ctx, _split
+from .evaluate import _correct, _count_correct, _resolve_ctx
 from .loss import SmoothedCrossEntropyLoss
 from .precision import Fp32Training, for_training, training_precision
 from .schedule import _check_args, _make_schedule
