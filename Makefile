@@ -22,7 +22,7 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ENV = OMP_NUM_THREADS=1 GLUON_RESNET_D2L=required
 PYTEST_ARGS = -q -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: demo test test-sweep test-no-amx test-py3new install horovod clean
+.PHONY: demo test test-sweep test-no-amx test-py3new install horovod browser clean
 
 # The demo: a short ResNet-18 run on Fashion-MNIST (a few minutes on 2 CPU cores), its
 # curves, and an export for deployment. DEMO_ARGS adds or overrides train options.
@@ -40,6 +40,14 @@ demo: $(VENV)/.installed
 
 
 install: $(VENV)/.installed
+
+# Debian's Chromium, which the browser tests drive headless through playwright (its
+# Python package is a test extra; playwright's own browser download is not used). Installed
+# with apt-get where we may (root); elsewhere those tests say so and skip (CI: they fail).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "make: no chromium (apt-get install chromium); the browser tests will skip"; }
 
 # d2l's MXNet code is a test reference (tests/test_d2l.py, the numpy-mode notebook). Its
 # packages pin numpy/matplotlib versions older than MXNet 1.9 needs, so they go in without
@@ -70,7 +78,7 @@ horovod: $(VENV)/.installed
 
 # One model per family in the per-model comparisons; every other model (`sweep`) is
 # `make test-sweep`, about 4 minutes more on 2 cores: run it when models or blocks change.
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m "not sweep"
 	$(MAKE) --no-print-directory test-py3new
 

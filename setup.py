@@ -44,6 +44,8 @@ setup(
             "pytest-xdist",
             # Fuzzed parsers (tests/test_fuzz.py, benchmarks/fuzz.py).
             "hypothesis",
+            # Browser tests (the serve page, the docs site) drive Debian's chromium.
+            "playwright",
             # The notebook runs end to end in the tests.
             "nbclient",
             "nbformat",
