@@ -63,6 +63,15 @@ setup(
             "onnxruntime",
             "ml_dtypes<0.5; python_version<'3.12'",
             "ml_dtypes; python_version>='3.12'",
+            # PyTorch, torchvision and timm are references for the weights that load from
+            # and save to their formats (tests/_torch_ref.py): torch 2.13's CPU wheel is on
+            # the build machines for Python 3.11 only (elsewhere pip would fetch a CUDA
+            # build of several GB), and torchvision 0.28 is the release made for it.
+            # safetensors (the package) checks our own reader and writer of its format.
+            "torch==2.13.0; python_version<'3.12'",
+            "torchvision==0.28.0; python_version<'3.12'",
+            "timm; python_version<'3.12'",
+            "safetensors",
             # GluonCV is a reference for the tests (its weights and models); its own
             # dependencies are pinned so pip keeps numpy below 2.
             "gluoncv==0.10.5.post0; python_version<'3.12'",

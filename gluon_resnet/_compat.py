@@ -89,6 +89,29 @@ def bridge_onnx_mapping():
     return mapping
 
 
+def import_gluoncv():
+    """Import GluonCV 0.10.5 (a reference of the tests and benchmarks) beside torch >= 2.
+
+    GluonCV's ``__init__`` refuses any torch >= 2.0 with a RuntimeError, for its optional
+    PyTorch half, even when only its MXNet half is used. That half is imported here with
+    ``torch`` hidden, so its check sees no torch and skips it; torch is put back after.
+    Raises ImportError when GluonCV is not installed.
+    """
+    if "gluoncv" in sys.modules:
+        return sys.modules["gluoncv"]
+    missing = object()
+    torch = sys.modules.get("torch", missing)
+    sys.modules["torch"] = None  # `import torch` raises ImportError while this is set
+    try:
+        import gluoncv
+    finally:
+        if torch is missing:
+            del sys.modules["torch"]
+        else:
+            sys.modules["torch"] = torch
+    return gluoncv
+
+
 _check_numpy()
 _restore_numpy_aliases()
 _provide_distutils()

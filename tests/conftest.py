@@ -12,6 +12,14 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# GluonCV (a reference) refuses to import beside torch >= 2, which the tests also use as
+# a reference: import its MXNet half once, torch hidden (gluon_resnet._compat).
+try:
+    from gluon_resnet._compat import import_gluoncv
+    import_gluoncv()
+except ImportError:
+    pass
+
 
 
 # The longest test files, longest first: `make test` runs files on parallel workers in
