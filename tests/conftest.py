@@ -147,6 +147,8 @@ def _collect_batchnorms(block, out):
 # leaves the rest of the per-model sweeps (marked `sweep`) to `make test-sweep`.
 REPRESENTATIVE = {"resnet18", "resnet50", "resnet18_v2", "resnet50_v2", "resnet18_v1b",
                   "resnet50_v1b", "resnext50_32x4d", "cifar_resnet20", "cifar_plain20",
+                  # the deep stem and average-pooled shortcut (v1c/v1d/v1s/v1e)
+                  "resnet50_v1d",
                   # the lineage: one per architecture (d2l's DenseNet stands for the
                   # concatenating nets' numpy-mode gradients: densenet121's take 10 s),
                   # and one d2l chapter form

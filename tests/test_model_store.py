@@ -27,6 +27,7 @@ EXPECTED_NAMES = (
     ["resnet%d" % d for d in (18, 34, 50, 101, 152)]
     + ["resnet%d_v2" % d for d in (18, 34, 50, 101, 152)]
     + ["resnet%d_v1b" % d for d in (18, 34, 50, 101, 152)]
+    + ["resnet%d_v1%s" % (d, v) for v in "cds" for d in (50, 101, 152)]
     + ["resnext50_32x4d", "resnext101_32x4d"]
     + ["cifar_resnet%d" % d for d in (20, 56, 110)]
     + ["alexnet", "googlenet"]

@@ -15,7 +15,9 @@ MXNET_PAIRS = [("resnet%d%s" % (depth, suffix), "resnet%d_v%d" % (depth, version
                for version, suffix in ((1, ""), (2, "_v2"))
                for depth in (18, 34, 50, 101, 152)]
 GLUONCV_PAIRS = [("resnet%d_v1b" % d, "resnet%d_v1b" % d) for d in (18, 34, 50, 101, 152)] + [
-    ("resnext50_32x4d", "resnext50_32x4d"), ("resnext101_32x4d", "resnext101_32x4d"),
+    ("resnext50_32x4d", "resnext50_32x4d"), ("resnext101_32x4d", "resnext101_32x4d")] + [
+    ("resnet%d_v1%s" % (d, v), "resnet%d_v1%s" % (d, v)) for v in "dcs" for d in (50, 101, 152)
+] + [("resnet50_v1e", "resnet50_v1e"),
     ("cifar_resnet20", "cifar_resnet20_v1"), ("cifar_resnet56", "cifar_resnet56_v1"),
     ("cifar_resnet110", "cifar_resnet110_v1")]
 

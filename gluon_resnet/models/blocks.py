@@ -148,6 +148,21 @@ def _shortcut(channels, stride, in_channels):
     return downsample
 
 
+def _avg_down_shortcut(channels, stride, in_channels):
+    """ResNet-D's shortcut (GluonCV's ``avg_down``, timm's ``downsample_avg``): average
+    pooling does the subsampling, so the 1x1 convolution (stride 1) sees every pixel.
+    ``ceil_mode`` and ``count_include_pad=False`` as both: a partial window at an odd
+    size averages the pixels it has. At stride 1 the pooling is a 1x1 identity, kept so
+    that the children are numbered as in GluonCV and timm (0 pool, 1 conv, 2 BN)."""
+    downsample = nn.HybridSequential(prefix="")
+    downsample.add(nn.AvgPool2D(pool_size=stride, strides=stride, ceil_mode=True,
+                                count_include_pad=False))
+    downsample.add(nn.Conv2D(channels, kernel_size=1, strides=1, use_bias=False,
+                             in_channels=in_channels))
+    downsample.add(nn.BatchNorm())
+    return downsample
+
+
 def _projection_v2(channels, stride, in_channels):
     """The 1x1 projection (conv only) of V2 blocks (shortcut B or C)."""
     return nn.Conv2D(channels, 1, stride, use_bias=False, in_channels=in_channels)
@@ -394,7 +409,8 @@ class BasicBlockV1b(_Block):
     """
 
     def __init__(self, channels, stride, downsample=False, in_channels=0,
-                 zero_init_residual=False, kernel_size=3, shortcut="B", **kwargs):
+                 zero_init_residual=False, kernel_size=3, shortcut="B", avg_down=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.conv1 = _conv(channels, stride, in_channels, kernel_size=kernel_size)
         self.bn1 = nn.BatchNorm()
@@ -402,7 +418,8 @@ class BasicBlockV1b(_Block):
         self.conv2 = _conv(channels, 1, channels, kernel_size=kernel_size)
         self.bn2 = _batchnorm(zero_init_residual)
         self.relu2 = nn.Activation("relu")
-        self._init_shortcut(shortcut, downsample, channels, stride, in_channels)
+        self._init_shortcut(shortcut, downsample, channels, stride, in_channels,
+                            _avg_down_shortcut if avg_down else _shortcut)
 
     def hybrid_forward(self, F, x):
         out = self.relu1(self.bn1(self.conv1(x)))
@@ -415,23 +432,41 @@ class BottleneckV1b(_Block):
 
     1x1 conv -> BN -> ReLU -> 3x3 conv (stride) -> BN -> ReLU -> 1x1 conv -> BN, added
     to the shortcut, then ReLU; no convolution has a bias. Parameters as
-    :class:`BasicBlockV1`.
+    :class:`BasicBlockV1`, and those of torchvision's ``Bottleneck`` and GluonCV's
+    ``resnetv1b``.
+
+    Other Parameters
+    ----------------
+    groups : int, default 1
+        Groups of the 3x3 convolution (ResNeXt's cardinality).
+    bottleneck_width : int, default 64
+        Channels per group at 64 output channels of the stage's 1x1 (torchvision's
+        ``width_per_group``): the 3x3 has ``int(channels / 4 * bottleneck_width / 64)
+        * groups`` channels. 128 doubles them (Wide ResNet-50-2), and groups=32 with
+        bottleneck_width=8 is ResNeXt-101 32x8d.
+    avg_down : bool, default False
+        ResNet-D's shortcut: average pooling, then a stride-1 1x1 convolution.
     """
 
     def __init__(self, channels, stride, downsample=False, in_channels=0,
-                 zero_init_residual=False, kernel_size=3, shortcut="B", **kwargs):
+                 zero_init_residual=False, kernel_size=3, shortcut="B", groups=1,
+                 bottleneck_width=64, avg_down=False, **kwargs):
         super().__init__(**kwargs)
-        planes = channels // 4
-        self.conv1 = nn.Conv2D(planes, kernel_size=1, use_bias=False, in_channels=in_channels)
+        for what, value in (("groups", groups), ("bottleneck_width", bottleneck_width)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError("%s must be a positive int, got %r" % (what, value))
+        width = int(channels // 4 * bottleneck_width / 64) * groups
+        self.conv1 = nn.Conv2D(width, kernel_size=1, use_bias=False, in_channels=in_channels)
         self.bn1 = nn.BatchNorm()
         self.relu1 = nn.Activation("relu")
-        self.conv2 = _conv(planes, stride, planes, kernel_size=kernel_size)
+        self.conv2 = _conv(width, stride, width, groups=groups, kernel_size=kernel_size)
         self.bn2 = nn.BatchNorm()
         self.relu2 = nn.Activation("relu")
-        self.conv3 = nn.Conv2D(channels, kernel_size=1, use_bias=False, in_channels=planes)
+        self.conv3 = nn.Conv2D(channels, kernel_size=1, use_bias=False, in_channels=width)
         self.bn3 = _batchnorm(zero_init_residual)
         self.relu3 = nn.Activation("relu")
-        self._init_shortcut(shortcut, downsample, channels, stride, in_channels)
+        self._init_shortcut(shortcut, downsample, channels, stride, in_channels,
+                            _avg_down_shortcut if avg_down else _shortcut)
 
     def hybrid_forward(self, F, x):
         out = self.relu1(self.bn1(self.conv1(x)))

@@ -1,5 +1,5 @@
 """ResNet, ResNet v2, ResNet v1b, ResNeXt, CIFAR ResNets and their plain counterparts,
-and their registered factories.
+and the builder of their registered factories (:mod:`gluon_resnet.models.factories`).
 
 Every model is built by one builder, :func:`_resnet`, from one row of the spec table
 ``SPECS``; each factory is a registered two-liner. The network classes keep the child
@@ -8,7 +8,10 @@ structure of the reference zoos, so their published ``.params`` files load:
 * :class:`ResNetV1` / :class:`ResNetV2`: ``mxnet.gluon.model_zoo.vision.resnet``
   (``resnet18`` ... ``resnet152`` and ``resnet18_v2`` ... ``resnet152_v2``), and with
   other blocks or stems GluonCV's ``resnext`` and ``cifarresnet`` (v1).
-* :class:`ResNetV1b`: GluonCV's ``resnetv1b``.
+* :class:`ResNetV1b`: GluonCV's ``resnetv1b`` (v1b, and with the deep stem and
+  average-pooled shortcut v1c, v1d, v1s, v1e), which is also torchvision's and timm's
+  ``ResNet`` name for name (``wide_resnet50_2``, ``resnext101_32x8d``...):
+  :mod:`gluon_resnet.models.torch_layout` maps their weights.
 """
 import mxnet as mx
 from mxnet.gluon import nn
@@ -16,7 +19,6 @@ from mxnet.gluon.block import HybridBlock
 
 from . import blocks
 from .netbase import CheckedNet, finish
-from .registry import register_model
 
 __all__ = ["ResNetV1", "ResNetV2", "ResNetV1b", "SPECS"]
 
@@ -182,22 +184,56 @@ class ResNetV2(_ResNetBase):
         return self.output(self.features(x))
 
 
+def _deep_stem(width, out_channels, stride, in_channels):
+    """ResNet-C's stem, numbered as GluonCV's and timm's (conv 0, 3, 6; BN 1, 4)."""
+    stem = nn.HybridSequential(prefix="")
+    stem.add(nn.Conv2D(width, 3, stride, 1, use_bias=False, in_channels=in_channels))
+    stem.add(nn.BatchNorm())
+    stem.add(nn.Activation("relu"))
+    stem.add(nn.Conv2D(width, 3, 1, 1, use_bias=False, in_channels=width))
+    stem.add(nn.BatchNorm())
+    stem.add(nn.Activation("relu"))
+    stem.add(nn.Conv2D(out_channels, 3, 1, 1, use_bias=False, in_channels=width))
+    return stem
+
+
 class ResNetV1b(_ResNetBase):
     """ResNet v1b: GluonCV's ``resnetv1b`` structure (``conv1``, ``bn1``, ``layer1``...).
 
     Uses :class:`~gluon_resnet.models.blocks.BasicBlockV1b` or
     :class:`~gluon_resnet.models.blocks.BottleneckV1b`, whose bottleneck strides on the 3x3
     convolution ("ResNet v1.5"). Parameters as :class:`ResNetV1`; with the
-    ``thumbnail`` stem, ``conv1`` is a 3x3 stride-1 convolution and there is no max-pool.
+    ``thumbnail`` stem, ``conv1`` is a 3x3 stride-1 convolution (the deep stem's first
+    convolution has stride 1) and there is no max-pool.
+
+    Other Parameters
+    ----------------
+    deep_stem : bool, default False
+        The stem of "Bag of Tricks" (He et al. 2019), ResNet-C: three 3x3 convolutions
+        (``stem_width``, ``stem_width``, ``channels[0]``) with BN and ReLU between them,
+        in place of the 7x7 (GluonCV's v1c/v1d/v1s/v1e, timm's ``resnet50d``).
+    stem_width : int, default 32
+        Channels of the deep stem's first two convolutions; ``channels[0]`` must be
+        twice that.
+    **block_kwargs
+        Passed to every block (e.g. ``groups``, ``bottleneck_width``, ``avg_down``).
     """
 
     def __init__(self, block, layers, channels, classes=1000, stem="imagenet",
-                 in_channels=0, strides=None, prefix=None, params=None, **block_kwargs):
+                 in_channels=0, strides=None, prefix=None, params=None, deep_stem=False,
+                 stem_width=32, **block_kwargs):
         super().__init__(prefix=prefix, params=params)
         strides = self._setup(stem, layers, channels, in_channels, strides,
                               stems=("imagenet", "thumbnail"))
+        if deep_stem and channels[0] != 2 * stem_width:
+            raise ValueError("the deep stem ends with 2 * stem_width = %d channels, but "
+                             "channels[0] is %d" % (2 * stem_width, channels[0]))
+        self.deep_stem = deep_stem
         with self.name_scope():
-            if stem == "imagenet":
+            stride = 2 if stem == "imagenet" else 1
+            if deep_stem:
+                self.conv1 = _deep_stem(stem_width, channels[0], stride, in_channels)
+            elif stem == "imagenet":
                 self.conv1 = nn.Conv2D(channels[0], 7, 2, 3, use_bias=False,
                                        in_channels=in_channels)
             else:
@@ -213,7 +249,7 @@ class ResNetV1b(_ResNetBase):
             self.fc = nn.Dense(classes, in_units=channels[-1])
 
     def _first_conv(self):
-        return self.conv1
+        return self.conv1[0] if self.deep_stem else self.conv1
 
     def hybrid_forward(self, F, x):
         x = self.relu(self.bn1(self.conv1(x)))
@@ -229,6 +265,10 @@ _IMAGENET_BOTTLENECK = [64, 256, 512, 1024, 2048]
 _CIFAR = [16, 16, 32, 64]
 _RESNEXT = dict(groups=32, bottleneck_width=4, stride_on_3x3=True, use_bias=False)
 _PLAIN = dict(shortcut=None)
+_V1C = dict(deep_stem=True, stem_width=32)
+_V1D = dict(_V1C, avg_down=True)
+_V1S = dict(deep_stem=True, stem_width=64)
+_WIDE_STEM = [128, 256, 512, 1024, 2048]  # the 64-wide deep stem ends with 128 channels
 
 # name: (network class, block class, blocks per stage, channels, extra block arguments)
 SPECS = {
@@ -250,10 +290,39 @@ SPECS = {
                       {}),
     "resnet152_v1b": (ResNetV1b, blocks.BottleneckV1b, [3, 8, 36, 3], _IMAGENET_BOTTLENECK,
                       {}),
+    # "Bag of Tricks" (He et al. 2019) as GluonCV has them: v1c the deep stem (ResNet-C),
+    # v1d also the average-pooled shortcut (ResNet-D, timm's resnet50d), v1s and v1e
+    # the same with a 64-wide stem.
+    "resnet50_v1c": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 6, 3], _IMAGENET_BOTTLENECK,
+                     _V1C),
+    "resnet101_v1c": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3], _IMAGENET_BOTTLENECK,
+                      _V1C),
+    "resnet152_v1c": (ResNetV1b, blocks.BottleneckV1b, [3, 8, 36, 3], _IMAGENET_BOTTLENECK,
+                      _V1C),
+    "resnet50_v1d": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 6, 3], _IMAGENET_BOTTLENECK,
+                     _V1D),
+    "resnet101_v1d": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3], _IMAGENET_BOTTLENECK,
+                      _V1D),
+    "resnet152_v1d": (ResNetV1b, blocks.BottleneckV1b, [3, 8, 36, 3], _IMAGENET_BOTTLENECK,
+                      _V1D),
+    "resnet50_v1s": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 6, 3], _WIDE_STEM, _V1S),
+    "resnet101_v1s": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3], _WIDE_STEM, _V1S),
+    "resnet152_v1s": (ResNetV1b, blocks.BottleneckV1b, [3, 8, 36, 3], _WIDE_STEM, _V1S),
+    "resnet50_v1e": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 6, 3], _WIDE_STEM,
+                     dict(_V1S, avg_down=True)),
     "resnext50_32x4d": (ResNetV1, blocks.BottleneckV1, [3, 4, 6, 3], _IMAGENET_BOTTLENECK,
                         _RESNEXT),
     "resnext101_32x4d": (ResNetV1, blocks.BottleneckV1, [3, 4, 23, 3], _IMAGENET_BOTTLENECK,
                          _RESNEXT),
+    # torchvision's wider and grouped bottlenecks ("ResNet v1.5", torchvision's names).
+    "wide_resnet50_2": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 6, 3], _IMAGENET_BOTTLENECK,
+                        dict(bottleneck_width=128)),
+    "wide_resnet101_2": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3],
+                         _IMAGENET_BOTTLENECK, dict(bottleneck_width=128)),
+    "resnext101_32x8d": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3],
+                         _IMAGENET_BOTTLENECK, dict(groups=32, bottleneck_width=8)),
+    "resnext101_64x4d": (ResNetV1b, blocks.BottleneckV1b, [3, 4, 23, 3],
+                         _IMAGENET_BOTTLENECK, dict(groups=64, bottleneck_width=4)),
     # The CIFAR ResNets of the paper (section 4.2): 6n+2 layers, 16-32-64 channels.
     "cifar_resnet20": (ResNetV1, blocks.BasicBlockV1, [3, 3, 3], _CIFAR, {}),
     "cifar_resnet32": (ResNetV1, blocks.BasicBlockV1, [5, 5, 5], _CIFAR, {}),
@@ -351,185 +420,3 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
                     in_channels=in_channels, zero_init_residual=zero_init_residual,
                     **dict(block_kwargs, **kwargs))
     return finish(net, name, _INIT, ctx, pretrained, initialize, hybridize, root)
-
-
-# The factories. Each takes the keyword arguments documented in `_resnet`.
-
-@register_model
-def resnet18(**kwargs):
-    """ResNet-18 v1 (MXNet zoo ``resnet18_v1``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet18", **kwargs)
-
-
-@register_model
-def resnet34(**kwargs):
-    """ResNet-34 v1 (MXNet zoo ``resnet34_v1``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet34", **kwargs)
-
-
-@register_model
-def resnet50(**kwargs):
-    """ResNet-50 v1 (MXNet zoo ``resnet50_v1``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet50", **kwargs)
-
-
-@register_model
-def resnet101(**kwargs):
-    """ResNet-101 v1 (MXNet zoo ``resnet101_v1``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet101", **kwargs)
-
-
-@register_model
-def resnet152(**kwargs):
-    """ResNet-152 v1 (MXNet zoo ``resnet152_v1``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet152", **kwargs)
-
-
-@register_model
-def resnet18_v2(**kwargs):
-    """ResNet-18 v2, pre-activation (MXNet zoo). Arguments: see :func:`get_model`."""
-    return _resnet("resnet18_v2", **kwargs)
-
-
-@register_model
-def resnet34_v2(**kwargs):
-    """ResNet-34 v2, pre-activation (MXNet zoo). Arguments: see :func:`get_model`."""
-    return _resnet("resnet34_v2", **kwargs)
-
-
-@register_model
-def resnet50_v2(**kwargs):
-    """ResNet-50 v2, pre-activation (MXNet zoo). Arguments: see :func:`get_model`."""
-    return _resnet("resnet50_v2", **kwargs)
-
-
-@register_model
-def resnet101_v2(**kwargs):
-    """ResNet-101 v2, pre-activation (MXNet zoo). Arguments: see :func:`get_model`."""
-    return _resnet("resnet101_v2", **kwargs)
-
-
-@register_model
-def resnet152_v2(**kwargs):
-    """ResNet-152 v2, pre-activation (MXNet zoo). Arguments: see :func:`get_model`."""
-    return _resnet("resnet152_v2", **kwargs)
-
-
-@register_model
-def resnet200_v2(**kwargs):
-    """ResNet-200 v2, pre-activation, as in the paper. Arguments: see :func:`get_model`."""
-    return _resnet("resnet200_v2", **kwargs)
-
-
-@register_model
-def resnet18_v1b(**kwargs):
-    """ResNet-18 v1b (GluonCV ``resnet18_v1b``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet18_v1b", **kwargs)
-
-
-@register_model
-def resnet34_v1b(**kwargs):
-    """ResNet-34 v1b (GluonCV ``resnet34_v1b``). Arguments: see :func:`get_model`."""
-    return _resnet("resnet34_v1b", **kwargs)
-
-
-@register_model
-def resnet50_v1b(**kwargs):
-    """ResNet-50 v1b, stride on the 3x3 (GluonCV). Arguments: see :func:`get_model`."""
-    return _resnet("resnet50_v1b", **kwargs)
-
-
-@register_model
-def resnet101_v1b(**kwargs):
-    """ResNet-101 v1b, stride on the 3x3 (GluonCV). Arguments: see :func:`get_model`."""
-    return _resnet("resnet101_v1b", **kwargs)
-
-
-@register_model
-def resnet152_v1b(**kwargs):
-    """ResNet-152 v1b, stride on the 3x3 (GluonCV). Arguments: see :func:`get_model`."""
-    return _resnet("resnet152_v1b", **kwargs)
-
-
-@register_model
-def resnext50_32x4d(**kwargs):
-    """ResNeXt-50 32x4d (GluonCV ``resnext50_32x4d``). Arguments: see :func:`get_model`."""
-    return _resnet("resnext50_32x4d", **kwargs)
-
-
-@register_model
-def resnext101_32x4d(**kwargs):
-    """ResNeXt-101 32x4d (GluonCV). Arguments: see :func:`get_model`."""
-    return _resnet("resnext101_32x4d", **kwargs)
-
-
-@register_model
-def cifar_resnet20(**kwargs):
-    """CIFAR ResNet-20 (GluonCV ``cifar_resnet20_v1``), 10 classes by default."""
-    return _resnet("cifar_resnet20", **kwargs)
-
-
-@register_model
-def cifar_resnet32(**kwargs):
-    """CIFAR ResNet-32 of the paper, 10 classes by default."""
-    return _resnet("cifar_resnet32", **kwargs)
-
-
-@register_model
-def cifar_resnet44(**kwargs):
-    """CIFAR ResNet-44 of the paper, 10 classes by default."""
-    return _resnet("cifar_resnet44", **kwargs)
-
-
-@register_model
-def cifar_resnet56(**kwargs):
-    """CIFAR ResNet-56 (GluonCV ``cifar_resnet56_v1``), 10 classes by default."""
-    return _resnet("cifar_resnet56", **kwargs)
-
-
-@register_model
-def cifar_resnet110(**kwargs):
-    """CIFAR ResNet-110 (GluonCV ``cifar_resnet110_v1``), 10 classes by default."""
-    return _resnet("cifar_resnet110", **kwargs)
-
-
-@register_model
-def plain18(**kwargs):
-    """Plain-18 of the paper (Table 1): ResNet-18's layers, no shortcuts."""
-    return _resnet("plain18", **kwargs)
-
-
-@register_model
-def plain34(**kwargs):
-    """Plain-34 of the paper (Table 1, Fig. 3 middle): ResNet-34's layers, no shortcuts."""
-    return _resnet("plain34", **kwargs)
-
-
-@register_model
-def cifar_plain20(**kwargs):
-    """CIFAR plain-20 of the paper (section 4.2): ``cifar_resnet20`` without shortcuts."""
-    return _resnet("cifar_plain20", **kwargs)
-
-
-@register_model
-def cifar_plain32(**kwargs):
-    """CIFAR plain-32 of the paper: ``cifar_resnet32`` without shortcuts."""
-    return _resnet("cifar_plain32", **kwargs)
-
-
-@register_model
-def cifar_plain44(**kwargs):
-    """CIFAR plain-44 of the paper: ``cifar_resnet44`` without shortcuts."""
-    return _resnet("cifar_plain44", **kwargs)
-
-
-@register_model
-def cifar_plain56(**kwargs):
-    """CIFAR plain-56 of the paper: ``cifar_resnet56`` without shortcuts."""
-    return _resnet("cifar_plain56", **kwargs)
-
-
-@register_model
-def cifar_plain110(**kwargs):
-    """CIFAR plain-110 of the paper: ``cifar_resnet110`` without shortcuts."""
-    return _resnet("cifar_plain110", **kwargs)
