@@ -12,7 +12,6 @@ The package is layered, imports pointing one way: ``cli`` -> ``lab``, ``deploy``
 from . import _compat  # noqa: F401  (must run before mxnet is imported)
 from .context import GPUUnavailableError, try_all_gpus, try_gpu  # noqa: F401
 from .cpu import amx_status, cpu_report  # noqa: F401
-from .params import load_parameters, save_parameters  # noqa: F401
 from .models import *  # noqa: F401,F403  (the network classes)
 from .models import lineage  # noqa: F401  (gluon_resnet.lineage.SPECS, as before)
 from .models import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  # noqa: F401
@@ -28,6 +27,7 @@ from .models import (BasicBlockV1, BasicBlockV1b, BasicBlockV2, BottleneckV1,  #
                      resnet152, resnet152_v1b, resnet152_v2, resnet200_v2, resnet_block,
                      resnext50_32x4d, resnext101_32x4d, summary, vgg11, vgg11_bn, vgg13,
                      vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
+from .models.weights import load_parameters, save_parameters  # noqa: F401
 from .training import (Animator, History, PrintLines, ProgressBar, SaveCurves,  # noqa: F401
                        TrainingDiverged, evaluate_accuracy, load_checkpoint, train)
 from .deploy import (Predictor, export, export_checkpoint, export_net,  # noqa: F401

@@ -237,7 +237,6 @@ def load_parameters(net, path, ctx=None):
         (e.g. it was saved from another architecture); nothing is loaded then.
     """
     loaded = read_params_file(path)
-    name = getattr(net, "model_name", None) or type(net).__name__
     if all(key.startswith(("arg:", "aux:")) for key in loaded):
         raise ValueError("%s is an exported (symbol) parameter file; load it with "
                          "gluon_resnet.load_exported(prefix)" % path)
@@ -247,6 +246,13 @@ def load_parameters(net, path, ctx=None):
         net.collect_params().load_dict(loaded, ctx, restore_prefix=net.prefix,
                                        filename=path)
         return net
+    return load_named_arrays(net, loaded, path, ctx)
+
+
+def load_named_arrays(net, loaded, path, ctx=None):
+    """Load ``{structural name: array}`` (as ``Block.save_parameters`` names them) into
+    ``net``, checking every name and shape first; ``path`` names the source in errors."""
+    name = getattr(net, "model_name", None) or type(net).__name__
     expected = net._collect_params_with_prefix()
     # A parameter shared by several blocks (GoogLeNet's output layer is also its head's)
     # has several names; a file holds all of them (MXNet's save_parameters) or one

@@ -70,12 +70,16 @@ def add_parsers(sub):
                        "large batches); onnx-int8: PREFIX.onnx quantized by ONNX Runtime "
                        "(fastest at batch 1). Both are calibrated on Fashion-MNIST "
                        "training images prepared as in training. bf16: a symbol + params "
-                       "with bfloat16 convolutions (float32 in and out), for CPUs with AMX.")
+                       "with bfloat16 convolutions (float32 in and out), for CPUs with AMX. "
+                       "safetensors: PREFIX.safetensors, the weights alone; for the v1b/"
+                       "v1c/v1d/v1s/v1e, wide and resnext101 models in torchvision's and "
+                       "timm's layout, which PyTorch loads.")
     p.add_argument("run", metavar="RUN_DIR", help="a run directory or its checkpoint.json")
     p.add_argument("--out", metavar="PREFIX", default=None,
                    help="path prefix of the files (default RUN_DIR/MODEL for symbol, "
                    "RUN_DIR/MODEL-FORMAT for the others)")
-    p.add_argument("--format", choices=("symbol", "onnx", "int8", "onnx-int8", "bf16"),
+    p.add_argument("--format", choices=("symbol", "onnx", "int8", "onnx-int8", "bf16",
+                                        "safetensors"),
                    default="symbol", help="default symbol")
     p.add_argument("--calib-images", type=_int_in(1, _SPLITS["num_train"], "an integer"),
                    default=512, help="int8, onnx-int8: training images to calibrate on "

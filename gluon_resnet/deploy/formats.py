@@ -1,5 +1,5 @@
 """Writing exports: :func:`export_net` (a net) and :func:`export_checkpoint` (a training
-run) in every format (symbol, onnx, int8, onnx-int8, bf16), each file written to a
+run) in every format (symbol, onnx, int8, onnx-int8, bf16, safetensors), each file written to a
 temporary name and renamed, the sidecar last; int8 formats calibrated on images prepared
 as in training. The formats and the sidecar are described in
 :mod:`gluon_resnet.deploy.predictor`.
@@ -162,6 +162,22 @@ def _quantize_onnx(fp32_path, path, calib_data, calib_mode, per_image):
     return settings
 
 
+def _export_safetensors(net, prefix, shape, meta):
+    """The weights as ``PREFIX.safetensors``: torchvision's/timm's layout for ResNetV1b
+    nets (PyTorch loads them), our names otherwise; the sidecar says which, and how to
+    rebuild the net (``model_kwargs``)."""
+    from ..models import ResNetV1b
+    from ..models.weights import save_parameters
+    layout = "torchvision" if isinstance(net, ResNetV1b) else None
+    path = save_parameters(net, prefix + ".safetensors", layout=layout)
+    kwargs = {"classes": meta["classes"], "in_channels": int(shape[1])}
+    if getattr(net, "stem", None) == "thumbnail":
+        kwargs["thumbnail"] = True
+    meta["layout"] = layout or "gluon"
+    meta["model_kwargs"] = kwargs
+    return [path], {"safetensors": path}
+
+
 def _check_format(fmt):
     if fmt not in FORMATS:
         raise ValueError("format must be one of %s, got %r" % (", ".join(FORMATS), fmt))
@@ -198,7 +214,7 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
         sidecar last.
     input_shape : tuple of int
         ``(C, H, W)`` of one prepared image.
-    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16'}
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16', 'safetensors'}
         See :mod:`gluon_resnet.deploy`.
     mean, std : float or list of float, optional
         The normalisation the net was trained with, after scaling pixels to [0, 1].
@@ -238,7 +254,9 @@ def export_net(net, prefix, input_shape, format="symbol", *, mean=None, std=None
         if format == "onnx-int8":
             per_image = _activation_bytes(sym, shape)
             _check_entropy_memory(calib_mode, len(calib_data), per_image, shape)
-        if format == "onnx":
+        if format == "safetensors":
+            paths, files = _export_safetensors(net, prefix, shape, meta)
+        elif format == "onnx":
             paths = _export_onnx(sym, params, shape, prefix + ".onnx")
             files = {"onnx": paths[0]}
         elif format == "onnx-int8":
@@ -299,7 +317,7 @@ def export_checkpoint(run_or_checkpoint, prefix=None, format="symbol", calib_ima
     prefix : str, optional
         Default ``RUN_DIR/MODEL`` (``symbol``), else ``RUN_DIR/MODEL-FORMAT``
         (``RUN_DIR/MODEL-onnx``, ``-int8``, ``-onnx-int8``, ``-bf16``).
-    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16'}
+    format : {'symbol', 'onnx', 'int8', 'onnx-int8', 'bf16', 'safetensors'}
     calib_images : int, default 512
         For ``int8`` and ``onnx-int8``: how many Fashion-MNIST training images (a fixed
         random sample, prepared as in training: resize, normalisation) calibrate the

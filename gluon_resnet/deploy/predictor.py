@@ -14,6 +14,11 @@ An export is a prefix and its files:
 - ``format="bf16"``: ``PREFIX-symbol.json`` + ``PREFIX-0000.params`` converted by MXNet's
   AMP to bfloat16 convolutions and dense layers (float32 in and out), for CPUs with AMX
   (see :mod:`gluon_resnet.deploy.inference`),
+- ``format="safetensors"``: ``PREFIX.safetensors``, the weights alone, in torchvision's
+  and timm's layout for the ResNetV1b family (``torchvision.models.resnet50()`` or
+  ``timm.create_model("resnet50d")`` load it with ``load_state_dict(strict=True)``) and
+  in our parameter names for the other nets; the predictor rebuilds the registered
+  model named in the sidecar (``model``, ``model_kwargs``) and loads it,
 
 each with ``PREFIX-meta.json``, the sidecar: format, file names and their SHA-256, input
 name and shape ``[1, C, H, W]``, pixel scale (1/255), normalisation mean and std, class
@@ -37,7 +42,7 @@ __all__ = ["Predictor", "load_predictor", "read_meta", "checkpoint_meta", "FORMA
 
 
 #: The export formats, the values of ``meta["format"]``.
-FORMATS = ("symbol", "onnx", "int8", "onnx-int8", "bf16")
+FORMATS = ("symbol", "onnx", "int8", "onnx-int8", "bf16", "safetensors")
 
 
 _ONNX_FORMATS = ("onnx", "onnx-int8")  # one PREFIX.onnx, run by ONNX Runtime
@@ -322,7 +327,8 @@ def read_meta(prefix_or_meta_path):
     if meta.get("format") not in FORMATS:
         raise ValueError("%s names format %r; expected one of %s"
                          % (path, meta.get("format"), ", ".join(FORMATS)))
-    needed = ("onnx",) if meta["format"] in _ONNX_FORMATS else ("symbol", "params")
+    needed = ("onnx",) if meta["format"] in _ONNX_FORMATS else (
+        ("safetensors",) if meta["format"] == "safetensors" else ("symbol", "params"))
     files, digests = meta.get("files"), meta.get("sha256") or {}
     try:
         shape = _full_shape(meta.get("input_shape") or ())
@@ -409,6 +415,23 @@ def _import_symbol(meta, paths, ctx):
     return _MXNetRunner(block, ctx)
 
 
+def _registered_net(meta, paths, ctx):
+    """The registered model the sidecar names, with the exported weights."""
+    from ..models import get_model, list_models
+    from ..models.weights import load_parameters
+    kwargs = meta.get("model_kwargs") or {}
+    if meta.get("model") not in list_models() or not isinstance(kwargs, dict) or not set(
+            kwargs) <= {"classes", "in_channels", "thumbnail"}:
+        raise ValueError("a safetensors export is rebuilt from the registered model its "
+                         "sidecar names; %r with model_kwargs %r is not one"
+                         % (meta.get("model"), kwargs))
+    with arrays.legacy_mode():
+        net = get_model(meta["model"], initialize=False, hybridize=False, **kwargs)
+        load_parameters(net, paths["safetensors"], ctx=ctx)
+    net.hybridize(static_alloc=True)
+    return _MXNetRunner(net, ctx)
+
+
 def _onnx_session(meta, paths):
     try:
         import onnxruntime
@@ -459,6 +482,8 @@ def load_predictor(prefix_or_meta_path, ctx=None):
     if fmt in _ONNX_FORMATS:
         _check_cpu(ctx, fmt)
         run = _onnx_session(meta, paths)
+    elif fmt == "safetensors":
+        run = _registered_net(meta, paths, ctx if ctx is not None else mx.cpu())
     else:
         if fmt in ("int8", "bf16"):
             _check_cpu(ctx, fmt)

@@ -5,7 +5,6 @@ from mxnet.gluon import nn
 
 from .. import arrays
 from ..context import check_ctx
-from ..params import load_parameters
 
 __all__ = ["CheckedNet", "finish"]
 
@@ -13,15 +12,13 @@ __all__ = ["CheckedNet", "finish"]
 def finish(net, name, init, ctx=None, pretrained=False, initialize=True, hybridize=True,
            root=None):
     """Name ``net`` after its registered model, then load the published weights
-    (``pretrained=True``) or a file (a path), or initialise it with ``init`` (unless
+    (``pretrained=True``, or a ``torchvision:``/``hf-hub:`` name) or a file (a path), or initialise it with ``init`` (unless
     ``initialize`` is False), on ``ctx`` (default CPU); hybridize with ``static_alloc``."""
     net.model_name = name
     ctx = check_ctx(ctx, "%s(ctx=%s)" % (name, ctx)) if ctx is not None else mx.cpu()
     if pretrained:
-        if pretrained is True:
-            from .model_store import get_model_file
-            pretrained = get_model_file(name, root=root)
-        load_parameters(net, pretrained, ctx=ctx)
+        from .weights import load_pretrained  # (weights imports the nets: not at the top)
+        load_pretrained(net, name, pretrained, ctx=ctx, root=root)
     elif initialize:
         net.initialize(init, ctx=ctx)
     if hybridize:

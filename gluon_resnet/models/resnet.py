@@ -17,7 +17,7 @@ import mxnet as mx
 from mxnet.gluon import nn
 from mxnet.gluon.block import HybridBlock
 
-from . import blocks
+from . import blocks, torch_layout
 from .netbase import CheckedNet, finish
 
 __all__ = ["ResNetV1", "ResNetV2", "ResNetV1b", "SPECS"]
@@ -340,6 +340,9 @@ SPECS = {
     "cifar_plain110": (ResNetV1, blocks.BasicBlockV1, [18, 18, 18], _CIFAR, _PLAIN),
 }
 
+# torchvision's and timm's ResNets are ResNetV1b's structure (their state_dicts load).
+torch_layout.register_structures(ResNetV1b, SPECS)
+
 # He et al.'s initialisation for ReLU networks ("Delving Deep into Rectifiers", 2015).
 _INIT = mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2)
 
@@ -365,8 +368,13 @@ def _resnet(name, classes=None, in_channels=0, thumbnail=False, ctx=None, pretra
         Where the parameters live; the net comes back initialised there. Default CPU.
     pretrained : bool or str, default False
         ``True`` loads the weights published for this model by MXNet's or GluonCV's zoo
-        (downloaded and checksummed once, then kept in ``root``); a path loads that
-        ``.params`` file, e.g. one saved from MXNet's or GluonCV's zoo.
+        (downloaded and checksummed once, then kept in ``root``).
+        ``"torchvision:<model>.<weights>"`` (e.g. ``"torchvision:resnet50.IMAGENET1K_V2"``
+        for ``resnet50_v1b``) and ``"hf-hub:timm/<model>.<tag>"`` (e.g.
+        ``"hf-hub:timm/resnet50d.ra2_in1k"`` for ``resnet50_v1d``) load PyTorch's zoos'
+        weights (:mod:`gluon_resnet.models.torch_hub`). A path loads that file: a
+        ``.params`` file, a ``.safetensors`` file (ours, torchvision's or timm's) or a
+        ``.pth`` (needs torch); see :func:`gluon_resnet.load_parameters`.
     hybridize : bool, default True
         Hybridize with ``static_alloc`` for fast symbolic execution.
     root : str, optional
