@@ -19,7 +19,7 @@ from gluon_resnet.models.resnet import ResNetV1b
 from gluon_resnet.safetensors_io import read_safetensors, write_safetensors
 
 import _torch_ref
-from conftest import sweep
+from conftest import run_main, sweep
 
 # 40x40: the stem leaves 10x10, then 5x5 and 3x3: ResNet-D's pooled shortcut meets
 # partial (ceil_mode) windows, where count_include_pad matters.
@@ -151,11 +151,10 @@ def _load_and_compare(tmp_path, ours_name, ref, np_mode):
         _close(_ours_out(net, x), _torch_out(ref, x))
 
 
-@pytest.mark.parametrize("np_mode", [False, True])
-@pytest.mark.parametrize("ours, theirs", sweep(TORCHVISION_PAIRS))
+# Every pair in legacy mode, one in numpy mode too (the mapping does not depend on it).
+@pytest.mark.parametrize("ours, theirs, np_mode", sweep(
+    [pair + (False,) for pair in TORCHVISION_PAIRS] + [("resnet18_v1b", "resnet18", True)]))
 def test_torchvision_weights_give_torchvisions_outputs(tmp_path, ours, theirs, np_mode):
-    if np_mode and ours != "resnet18_v1b":
-        pytest.skip("numpy mode: one model (the mapping does not depend on the interface)")
     tv = _torch_ref.torchvision()
     _load_and_compare(tmp_path, ours, getattr(tv.models, theirs)(), np_mode)
 
@@ -313,6 +312,36 @@ def test_our_own_names_round_trip_for_any_net(tmp_path):
     other = gluon_resnet.get_model("cifar_resnet20", pretrained=path)
     x = np.random.RandomState(5).rand(2, 3, 8, 8).astype(np.float32)
     np.testing.assert_array_equal(_ours_out(other, x), _ours_out(net, x))
+
+
+def test_a_runs_export_loads_into_torchvision(tmp_path, fmnist_dir):
+    """`gluon-resnet export RUN --format safetensors` of a thumbnail resnet18_v1b trained on
+    Fashion-MNIST: torchvision's resnet18 with the documented stem changes loads it
+    strictly and gives the predictor's probabilities."""
+    torch = _torch_ref.torch()
+    tv = _torch_ref.torchvision()
+    from gluon_resnet import load_predictor
+    from gluon_resnet.data import read_fashion_mnist
+    from safetensors.torch import load_file
+    run = str(tmp_path / "run")
+    code, _, err = run_main([
+        "train", "--model", "resnet18_v1b", "--thumbnail", "--epochs", "1", "--batch-size",
+        "50", "--num-train", "200", "--num-test", "100", "--precision", "fp32", "--seed", "0",
+        "--out", run, "--data-dir", str(fmnist_dir)])
+    assert code == 0, err
+    prefix = str(tmp_path / "export" / "r18")
+    code, out, err = run_main(["export", run, "--format", "safetensors", "--out", prefix])
+    assert code == 0, err
+    assert out.split() == [prefix + ".safetensors", prefix + "-meta.json"]
+    ref = tv.models.resnet18(num_classes=10)
+    ref.conv1 = torch.nn.Conv2d(1, 64, 3, 1, 1, bias=False)
+    ref.maxpool = torch.nn.Identity()
+    ref.load_state_dict(load_file(prefix + ".safetensors"), strict=True)
+    predictor = load_predictor(prefix)
+    images = read_fashion_mnist(str(fmnist_dir), train=False)[0][:8]
+    x = predictor.preprocess(list(images))
+    theirs = torch.softmax(torch.from_numpy(_torch_out(ref.eval(), x)), dim=1).numpy()
+    np.testing.assert_allclose(predictor.predict_proba(list(images)), theirs, atol=1e-5)
 
 
 # --- published weights by name: the cache, the checksums -----------------------------------
