@@ -64,7 +64,8 @@ class MXWorker:
             else:
                 if thumbnail:
                     raise NotImplementedError("GluonCV's resnet_v1b has no thumbnail stem")
-                import gluoncv
+                from gluon_resnet._compat import import_gluoncv  # (refuses torch >= 2)
+                gluoncv = import_gluoncv()
                 net = gluoncv.model_zoo.get_model("resnet%d_v1b" % depth, classes=classes)
             net.initialize(mx.init.Xavier(), ctx=self.ctx)
         else:
