@@ -38,6 +38,9 @@ setup(
         # HOROVOD_WITH_MXNET=1 HOROVOD_WITH_GLOO=1 HOROVOD_WITHOUT_MPI=1 and
         # --no-build-isolation (else it builds without MXNet): `make horovod`.
         "horovod": ["horovod==0.28.1"],
+        # `gluon-resnet serve` (gluon_resnet.serve): an ASGI app on Starlette and uvicorn,
+        # Prometheus metrics, multipart bodies.
+        "serve": ["starlette", "uvicorn", "prometheus_client", "python-multipart"],
         "test": [
             "pytest",
             # make test runs the suite on every core (pytest -n, one file per worker).
@@ -46,6 +49,11 @@ setup(
             "hypothesis",
             # Browser tests (the serve page, the docs site) drive Debian's chromium.
             "playwright",
+            # The server's tests (tests/test_serve*.py), as the serve extra.
+            "starlette",
+            "uvicorn",
+            "prometheus_client",
+            "python-multipart",
             # The notebook runs end to end in the tests.
             "nbclient",
             "nbformat",

@@ -32,6 +32,7 @@ from .training import (Animator, History, PrintLines, ProgressBar, SaveCurves,  
                        TrainingDiverged, evaluate_accuracy, load_checkpoint, train)
 from .deploy import (Predictor, export, export_checkpoint, export_net,  # noqa: F401
                      load_exported, load_predictor, optimize_for_inference)
+from .serve import create_app  # noqa: F401  (needs the serve extra when called)
 
 __version__ = "0.1.0"
 

@@ -21,7 +21,7 @@ importing ``gluon_resnet`` has already imported MXNet, re-executes itself once
 import os
 import sys
 
-from . import deploy, info, lab, launch, train
+from . import deploy, info, lab, launch, serve, train
 from .common import PROG, CLIError, _Parser, _default_threads, parse_ctx  # noqa: F401
 
 __all__ = ["main", "build_parser", "PROG", "CLIError", "parse_ctx"]
@@ -32,7 +32,7 @@ def build_parser():
     parser = _Parser(prog=PROG, description="Train, evaluate and export ResNets on "
                      "Fashion-MNIST with MXNet Gluon, the d2l way.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for group in (train, deploy, info, launch, lab):
+    for group in (train, deploy, info, launch, lab, serve):
         group.add_parsers(sub)
     return parser
 
