@@ -1,4 +1,5 @@
 """``gluon-resnet serve``: exported models over HTTP (:mod:`gluon_resnet.serve`)."""
+import signal
 import sys
 
 from .common import CLIError, _float_in, _int_in
@@ -22,6 +23,7 @@ def _bind(host, port):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections made before uvicorn starts wait, not fail
     except OSError as err:
         sock.close()
         raise CLIError("cannot listen on %s:%d: %s" % (host, port, err.strerror or err)) \
@@ -47,10 +49,16 @@ def _cmd_serve(args):
           % (names, host if ":" not in host else "[%s]" % host, port, args.max_batch_size,
              args.max_delay_ms), file=sys.stderr, flush=True)
     # uvicorn handles SIGTERM and SIGINT: it stops accepting, lets every request in
-    # flight (and so every queued one) be answered, then runs the app's shutdown.
+    # flight (and so every queued one) be answered, then runs the app's shutdown. It
+    # then raises the signal again under the handler it found: for SIGTERM that is a
+    # no-op here, so a drained server exits 0.
     server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level, lifespan="on",
                                            access_log=args.log_level == "info"))
-    server.run(sockets=[sock])
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -91,6 +91,16 @@ def check_token(request, token):
                         {"WWW-Authenticate": "Bearer"})
 
 
+def _check_complete(Image, fmt, data):
+    """Refuse a truncated file whatever ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` says (a
+    process-wide switch other libraries turn on: GluonCV does on import)."""
+    if fmt == "PNG":
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as check:
+            check.verify()  # reads every chunk to IEND, checking CRCs
+    elif fmt == "JPEG" and data.rfind(b"\xff\xd9") < data.find(b"\xff\xda"):
+        raise OSError("image file is truncated (no end of image after the scan)")
+
+
 def decode_image(data, channels, max_pixels=DEFAULT_MAX_PIXELS):
     """A PNG or JPEG body as a uint8 array of ``channels`` (1 or 3), or 400.
 
@@ -108,6 +118,7 @@ def decode_image(data, channels, max_pixels=DEFAULT_MAX_PIXELS):
                 raise HTTPError(400, "the image is %d x %d pixels, over the %d this server "
                                 "decodes (a decompression bomb?)"
                                 % (img.width, img.height, max_pixels))
+            _check_complete(Image, img.format, data)
             img.load()
             img = ImageOps.exif_transpose(img) if img.getexif() else img.copy()
         return np.ascontiguousarray(_convert(img, channels))
