@@ -294,3 +294,20 @@ def test_sigterm_answers_every_queued_request_and_exits_0():
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_numpy_mode_on_when_the_app_is_made():
+    import mxnet as mx
+    prefix, net = tiny_export()
+    mx.npx.set_np()  # the conftest fixture turns it off again
+    server = ThreadServer(create_app([prefix]))
+    try:
+        image = random_image(50)
+        status, _, body = request(server.port, "POST", "/predictions/tiny", png_bytes(image))
+        top = json.loads(body)["predictions"][0]
+        mx.npx.reset_np()
+        ref = reference_probs(net, image)
+        assert status == 200 and top["class"] == CLASS_NAMES[int(np.argmax(ref))]
+        assert top["prob"] == pytest.approx(ref.max(), rel=1e-4)
+    finally:
+        server.stop()
