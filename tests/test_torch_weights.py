@@ -132,6 +132,9 @@ def test_malformed_safetensors_are_refused_by_name(tmp_path, case):
 # --- torchvision's and timm's nets into ours ----------------------------------------------
 
 TORCHVISION_PAIRS = [("resnet18_v1b", "resnet18"), ("resnet50_v1b", "resnet50"),
+                     # MXNet's names, torchvision's computation
+                     ("resnet18", "resnet18"), ("resnext50_32x4d", "resnext50_32x4d"),
+                     ("resnet34", "resnet34"),
                      ("resnet34_v1b", "resnet34"), ("resnet101_v1b", "resnet101"),
                      ("resnet152_v1b", "resnet152"), ("wide_resnet50_2", "wide_resnet50_2"),
                      ("wide_resnet101_2", "wide_resnet101_2"),
@@ -270,12 +273,13 @@ def _ours_random(name, **kwargs):
     return net
 
 
-@pytest.mark.parametrize("np_mode", [False, True])
-def test_torchvision_loads_what_we_write_strictly(tmp_path, np_mode):
+@pytest.mark.parametrize("name, np_mode", [("resnet18_v1b", False), ("resnet18_v1b", True),
+                                           ("resnet18", False)])
+def test_torchvision_loads_what_we_write_strictly(tmp_path, name, np_mode):
     tv = _torch_ref.torchvision()
     from safetensors.torch import load_file
     with arrays.interface(np_mode):
-        net = _ours_random("resnet18_v1b")
+        net = _ours_random(name)
         path = gluon_resnet.save_parameters(net, str(tmp_path / "r18.safetensors"),
                                             layout="torchvision")
         x = np.random.RandomState(3).rand(2, 3, SIZE, SIZE).astype(np.float32)
@@ -300,8 +304,13 @@ def test_layouts_are_for_resnetv1b_nets_and_safetensors_paths(tmp_path):
     with pytest.raises(ValueError, match="layout='torchvision' writes safetensors"):
         gluon_resnet.save_parameters(gluon_resnet.resnet18_v1b(), str(tmp_path / "a.params"),
                                      layout="torchvision")
-    with pytest.raises(ValueError, match="resnet18 is a ResNetV1"):
-        gluon_resnet.save_parameters(gluon_resnet.resnet18(in_channels=3),
+    with pytest.raises(ValueError, match="not resnet18: its 'thumbnail' stem is not "
+                       "torchvision's"):
+        gluon_resnet.save_parameters(gluon_resnet.resnet18(thumbnail=True),
+                                     str(tmp_path / "a.safetensors"), layout="torchvision")
+    with pytest.raises(ValueError, match="not resnet50: MXNet's v1 bottleneck strides on "
+                       "the 1x1"):
+        gluon_resnet.save_parameters(gluon_resnet.resnet50(),
                                      str(tmp_path / "a.safetensors"), layout="torchvision")
     assert not os.path.exists(tmp_path / "a.safetensors")
 
@@ -408,9 +417,11 @@ def test_hf_hub_names_fetch_safetensors_and_config(tmp_path, monkeypatch):
         "config.json", "model.safetensors"]
     x = np.random.RandomState(7).rand(1, 3, SIZE, SIZE).astype(np.float32)
     _close(_ours_out(net, x), _torch_out(ref, x))
+    gluon_resnet.get_model("resnet18", pretrained="hf-hub:timm/resnet18.a1_in1k",
+                           root=str(root))  # MXNet's names, the same computation
     with pytest.raises(ValueError, match=r"hf-hub:timm/resnet18.a1_in1k are weights of our "
-                       r"resnet18_v1b; resnet18 has another structure"):
-        gluon_resnet.get_model("resnet18", pretrained="hf-hub:timm/resnet18.a1_in1k",
+                       r"resnet18_v1b or resnet18; resnet34 has another structure"):
+        gluon_resnet.get_model("resnet34", pretrained="hf-hub:timm/resnet18.a1_in1k",
                                root=str(root))
 
 

@@ -163,12 +163,12 @@ def _quantize_onnx(fp32_path, path, calib_data, calib_mode, per_image):
 
 
 def _export_safetensors(net, prefix, shape, meta):
-    """The weights as ``PREFIX.safetensors``: torchvision's/timm's layout for ResNetV1b
-    nets (PyTorch loads them), our names otherwise; the sidecar says which, and how to
+    """The weights as ``PREFIX.safetensors``: torchvision's/timm's layout where the net
+    has a torchvision counterpart (PyTorch loads them), our names otherwise; the sidecar says which, and how to
     rebuild the net (``model_kwargs``)."""
-    from ..models import ResNetV1b
+    from ..models.torch_layout import supports
     from ..models.weights import save_parameters
-    layout = "torchvision" if isinstance(net, ResNetV1b) else None
+    layout = "torchvision" if supports(net) else None
     path = save_parameters(net, prefix + ".safetensors", layout=layout)
     kwargs = {"classes": meta["classes"], "in_channels": int(shape[1])}
     if getattr(net, "stem", None) == "thumbnail":

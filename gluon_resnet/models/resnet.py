@@ -340,8 +340,9 @@ SPECS = {
     "cifar_plain110": (ResNetV1, blocks.BasicBlockV1, [18, 18, 18], _CIFAR, _PLAIN),
 }
 
-# torchvision's and timm's ResNets are ResNetV1b's structure (their state_dicts load).
-torch_layout.register_structures(ResNetV1b, SPECS)
+# torchvision's and timm's ResNets are ResNetV1b's structure, and some ResNetV1 nets'
+# (their state_dicts load: gluon_resnet.models.torch_layout).
+torch_layout.register_structures(ResNetV1b, ResNetV1, SPECS)
 
 # He et al.'s initialisation for ReLU networks ("Delving Deep into Rectifiers", 2015).
 _INIT = mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2)

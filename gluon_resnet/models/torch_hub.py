@@ -21,7 +21,8 @@ import tempfile
 
 from . import model_store
 
-__all__ = ["TORCHVISION", "TIMM_ARCHS", "is_hub_name", "hub_file", "hub_model"]
+__all__ = ["TORCHVISION", "TIMM_ARCHS", "SAME_STRUCTURE", "is_hub_name", "hub_file",
+           "hub_models"]
 
 TORCHVISION_URL = "https://download.pytorch.org/models/"
 HF_URL = "https://huggingface.co/{repo}/resolve/main/{file}"
@@ -37,6 +38,10 @@ TORCHVISION = {
     "resnet101.IMAGENET1K_V2": ("resnet101_v1b", "resnet101-cd907fc2.pth", 81.886),
     "resnet152.IMAGENET1K_V1": ("resnet152_v1b", "resnet152-394f9c45.pth", 78.312),
     "resnet152.IMAGENET1K_V2": ("resnet152_v1b", "resnet152-f82ba261.pth", 82.284),
+    "resnext50_32x4d.IMAGENET1K_V1": ("resnext50_32x4d", "resnext50_32x4d-7cdf4587.pth",
+                                      77.618),
+    "resnext50_32x4d.IMAGENET1K_V2": ("resnext50_32x4d", "resnext50_32x4d-1a0047aa.pth",
+                                      81.198),
     "resnext101_32x8d.IMAGENET1K_V1": ("resnext101_32x8d", "resnext101_32x8d-8ba56ff5.pth",
                                        79.312),
     "resnext101_32x8d.IMAGENET1K_V2": ("resnext101_32x8d", "resnext101_32x8d-110c445d.pth",
@@ -52,6 +57,9 @@ TORCHVISION = {
     "wide_resnet101_2.IMAGENET1K_V2": ("wide_resnet101_2", "wide_resnet101_2-d733dc28.pth",
                                        82.510),
 }
+
+#: Our other models of the same structure as the one a row names (MXNet's names).
+SAME_STRUCTURE = {"resnet18_v1b": ("resnet18",), "resnet34_v1b": ("resnet34",)}
 
 #: timm's ResNet architectures and our model of the same structure.
 TIMM_ARCHS = {"resnet18": "resnet18_v1b", "resnet34": "resnet34_v1b",
@@ -71,14 +79,16 @@ def is_hub_name(value):
     return isinstance(value, str) and value.startswith(("torchvision:", "hf-hub:"))
 
 
-def hub_model(value):
-    """Our model for a hub weights name (e.g. ``resnet50_v1d`` for
+def hub_models(value):
+    """Our models that a hub weights name fits (e.g. ``("resnet50_v1d",)`` for
     ``hf-hub:timm/resnet50d.ra2_in1k``), or None if the architecture is not known."""
     if value.startswith("torchvision:"):
         row = TORCHVISION.get(value[len("torchvision:"):])
-        return row[0] if row else None
-    match = _HF_NAME.match(value)
-    return TIMM_ARCHS.get(match.group(2).split(".")[0]) if match else None
+        model = row[0] if row else None
+    else:
+        match = _HF_NAME.match(value)
+        model = TIMM_ARCHS.get(match.group(2).split(".")[0]) if match else None
+    return None if model is None else (model,) + SAME_STRUCTURE.get(model, ())
 
 
 def _fetch(url, path, check=None):

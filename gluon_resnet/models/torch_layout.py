@@ -1,4 +1,4 @@
-"""torchvision's and timm's ResNet ``state_dict`` layout, to and from our ResNetV1b nets.
+"""torchvision's and timm's ResNet ``state_dict`` layout, to and from our nets.
 
 torchvision's and timm's ResNets are "ResNet v1.5" (the stride on the bottleneck's 3x3),
 which is GluonCV's ``resnetv1b`` structure and ours (:class:`~gluon_resnet.ResNetV1b`),
@@ -8,6 +8,10 @@ child for child: ``conv1`` (or timm's deep stem ``conv1.0/1/3/4/6``), ``bn1``,
 differently (``weight``/``bias`` for our ``gamma``/``beta``), and PyTorch keeps a
 ``num_batches_tracked`` counter we have no use for. Convolution (OIHW) and dense
 (out, in) weights are laid out alike.
+
+MXNet's ``resnet18`` and ``resnet34`` (ImageNet stem) and GluonCV's ResNeXts compute what
+torchvision's ``resnet18``, ``resnet34`` and ``resnext50_32x4d`` do, under MXNet's names
+(``features.4.0.body.0`` for ``layer1.0.conv1``): they are mapped too.
 
 A state of another structure does not load: what it is is read off its names and
 shapes (:func:`describe`), and the error names the registered model that has it. The
@@ -21,19 +25,51 @@ import numpy as np
 from .. import arrays
 from ..params import load_named_arrays
 
-__all__ = ["describe", "torch_state", "param_array", "load_torch_state", "from_torch_names",
+__all__ = ["describe", "torch_state", "param_array", "supports", "load_torch_state", "from_torch_names",
            "matching_models", "LAYOUTS"]
 
-# The nets whose structure is torchvision's, and the spec table to find a model by
-# structure in: given by gluon_resnet.models.resnet when it is imported (it imports this
-# module; this one cannot import it back without a cycle through the builders).
-_NETS = {"classes": (), "specs": {}}
+# The net classes whose structure can be torchvision's, and the spec table to find a
+# model by structure in: given by gluon_resnet.models.resnet when it is imported (it
+# imports this module; this one cannot import it back without a cycle through the
+# builders). ResNetV1b is torchvision's name for name; ResNetV1 (MXNet's names) is its
+# computation with the ImageNet stem and basic blocks, or bottlenecks that stride on the
+# 3x3 without biases (GluonCV's ResNeXt), under other names (_v1_names).
+_NETS = {"v1b": None, "v1": None, "specs": {}}
 
 
-def register_structures(net_class, specs):
-    """Declare ``net_class`` (ResNetV1b) and the spec table its models come from."""
-    _NETS["classes"] += (net_class,)
-    _NETS["specs"] = specs
+def register_structures(v1b_class, v1_class, specs):
+    """Declare the ResNetV1b and ResNetV1 classes and the spec table of their models."""
+    _NETS.update(v1b=v1b_class, v1=v1_class, specs=specs)
+
+
+def _v1_problem(net):
+    """Why a ResNetV1 net has no torchvision counterpart, or None if it has one."""
+    if getattr(net, "stem", None) != "imagenet":
+        return "its %r stem is not torchvision's (7x7 conv, BN, max-pool)" % net.stem
+    for stage in list(net.features._children.values())[4:-1]:
+        for block in stage._children.values():
+            body = list(block.body._children.values())
+            if getattr(block, "shortcut", "B") != "B":
+                return "its shortcut %r is not torchvision's projection" % block.shortcut
+            if len(body) == 8 and (body[0]._kwargs["stride"] != (1, 1)
+                                   or body[0].bias is not None):
+                return ("MXNet's v1 bottleneck strides on the 1x1, which has a bias: the "
+                        "same shapes as torchvision's, another computation")
+    return None
+
+
+def _supported(net):
+    """None if ``net`` maps to torchvision's layout, else why not."""
+    if _NETS["v1b"] is not None and isinstance(net, _NETS["v1b"]):
+        return None
+    if _NETS["v1"] is not None and isinstance(net, _NETS["v1"]):
+        return _v1_problem(net)
+    return "it is a %s" % type(net).__name__
+
+
+def supports(net):
+    """Whether ``net``'s weights can be written in (and read from) torchvision's layout."""
+    return _supported(net) is None
 
 
 #: The layouts :func:`torch_state` writes (the same names in both libraries).
@@ -45,12 +81,13 @@ _BN_FROM_TORCH = {"weight": "gamma", "bias": "beta", "running_mean": "running_me
 
 
 def _check_net(net, doing):
-    if not isinstance(net, _NETS["classes"]):
+    problem = _supported(net)
+    if problem is not None:
         name = getattr(net, "model_name", None) or type(net).__name__
         raise ValueError(
-            "%s: torchvision's and timm's layout is that of ResNetV1b nets (the *_v1b, "
-            "*_v1c, *_v1d, *_v1s, *_v1e, wide_resnet* and resnext101_32x8d/64x4d models); "
-            "%s is a %s" % (doing, name, type(net).__name__))
+            "%s: torchvision's and timm's layout is that of the ResNetV1b nets (*_v1b, "
+            "*_v1c, *_v1d, *_v1s, *_v1e, wide_resnet*, resnext101_32x8d/64x4d) and of "
+            "resnet18, resnet34 and the ResNeXts; not %s: %s" % (doing, name, problem))
 
 
 def _bn_names(net):
@@ -69,16 +106,40 @@ def _bn_names(net):
     return out
 
 
+_V1_BODY = {2: None, 5: ["conv1", "bn1", None, "conv2", "bn2"],
+            8: ["conv1", "bn1", None, "conv2", "bn2", None, "conv3", "bn3"]}
+
+
+def _v1_names(net):
+    """``{our structural prefix: torchvision's}`` for a ResNetV1 net's layers."""
+    out = {"features.0": "conv1", "features.1": "bn1", "output": "fc"}
+    stages = list(net.features._children.items())[4:-1]
+    for i, (stage_key, stage) in enumerate(stages):
+        for j, (block_key, block) in enumerate(stage._children.items()):
+            ours, theirs = "features.%s.%s" % (stage_key, block_key), "layer%d.%d" % (i + 1, j)
+            names = _V1_BODY[len(block.body)]
+            for k, name in enumerate(names):
+                if name:
+                    out["%s.body.%d" % (ours, k)] = "%s.%s" % (theirs, name)
+            out[ours + ".downsample"] = theirs + ".downsample"
+    return out
+
+
 def _to_torch_names(net):
-    """``{our structural name: torch name}`` for every parameter of ``net``."""
+    """``{our structural name: torch name}`` for every parameter of ``net`` (which
+    :func:`supports`)."""
     bn = _bn_names(net)
+    prefixes = {} if isinstance(net, _NETS["v1b"]) else _v1_names(net)
     out = {}
     for name in net._collect_params_with_prefix():
+        layer, field = name.rsplit(".", 1)
         if name in bn:
-            field = name.rsplit(".", 1)[1]
-            out[name] = "%s.%s" % (bn[name], _BN_TO_TORCH[field])
-        else:
-            out[name] = name
+            field = _BN_TO_TORCH[field]
+        if prefixes:
+            head = next(p for p in sorted(prefixes, key=len, reverse=True)
+                        if layer == p or layer.startswith(p + "."))
+            layer = prefixes[head] + layer[len(head):]
+        out[name] = "%s.%s" % (layer, field)
     return out
 
 
@@ -93,8 +154,10 @@ def torch_state(net, layout="torchvision"):
     state = {}
     for ours, theirs in _to_torch_names(net).items():
         state[theirs] = param_array(net, params[ours]).astype(np.float32)
-    for bn in set(_bn_names(net).values()):
-        state[bn + ".num_batches_tracked"] = np.zeros((), dtype=np.int64)
+    for name in list(state):
+        if name.endswith(".running_mean"):  # one per BatchNorm
+            state[name[:-len("running_mean")] + "num_batches_tracked"] = np.zeros(
+                (), dtype=np.int64)
     return state
 
 
@@ -150,7 +213,12 @@ def describe(shapes):
 
 def _spec_structure(row):
     net_class, block, layers, _, extra = row
-    if net_class not in _NETS["classes"]:
+    if net_class is _NETS["v1"] and set(extra) <= {"groups", "bottleneck_width",
+                                                   "stride_on_3x3", "use_bias"}:
+        resnext = extra.get("stride_on_3x3") and not extra.get("use_bias", True)
+        if "Bottleneck" in block.__name__ and not resnext:
+            return None  # MXNet's v1 bottleneck: no torchvision counterpart
+    elif net_class is not _NETS["v1b"]:
         return None
     return {"block": "bottleneck" if "Bottleneck" in block.__name__ else "basic",
             "layers": list(layers), "deep_stem": bool(extra.get("deep_stem")),
@@ -164,7 +232,8 @@ def matching_models(structure):
     want = {k: v for k, v in structure.items() if k != "classes"}
     if want["block"] == "basic":  # basic blocks have no groups or width to tell
         want.update(groups=1, bottleneck_width=64)
-    return [name for name, row in _NETS["specs"].items() if _spec_structure(row) == want]
+    return [name for name, row in _NETS["specs"].items()
+            if not name.startswith("cifar_") and _spec_structure(row) == want]
 
 
 def _summary(structure):
@@ -205,7 +274,7 @@ def load_torch_state(net, state, source, ctx=None):
         raise ValueError("%s is not a torchvision/timm ResNet state_dict (no conv1/fc/"
                          "layer1 weights); its first names: %s"
                          % (source, ", ".join(sorted(state)[:4]) or "none"))
-    if not isinstance(net, _NETS["classes"]) or _net_structure(net) != dict(
+    if not supports(net) or _net_structure(net) != dict(
             structure, classes=None):
         raise _refusal(net, structure, source)
     ours = {}

@@ -60,8 +60,9 @@ def load_parameters(net, path, ctx=None):
     * an MXNet ``.params`` file (``Block.save_parameters``, MXNet's and GluonCV's zoos),
       saved in either array interface (:func:`gluon_resnet.params.load_parameters`);
     * a ``.safetensors`` file with our parameter names (:func:`save_parameters`), or a
-      torchvision or timm ResNet ``state_dict`` (as timm publishes them), into the
-      ResNetV1b net of the same structure; any other net is refused, and the error
+      torchvision or timm ResNet ``state_dict`` (as timm publishes them), into a net of
+      the same structure (ResNetV1b nets; ``resnet18``, ``resnet34`` and the ResNeXts
+      under MXNet's names); any other net is refused, and the error
       names the model that fits (e.g. ``resnet50_v1b`` for torchvision's ResNet-50);
     * a PyTorch ``.pth``/``.pt``/``.bin`` state_dict, through ``torch.load(..., weights_only
       =True)`` where torch is installed (the error says how to convert it otherwise).
@@ -113,7 +114,8 @@ def save_parameters(net, path, layout=None):
         writes the ``state_dict`` those libraries' ResNets load with
         ``load_state_dict(..., strict=True)``: for ResNetV1b nets (e.g. ``resnet50_v1b``
         into ``torchvision.models.resnet50()``, ``resnet50_v1d`` into
-        ``timm.create_model("resnet50d")``). Needs a ``.safetensors`` path.
+        ``timm.create_model("resnet50d")``), and ``resnet18``, ``resnet34`` and the
+        ResNeXts with the ImageNet stem. Needs a ``.safetensors`` path.
     """
     path = os.fspath(path)
     if not path.endswith(".safetensors"):
@@ -139,11 +141,11 @@ def load_pretrained(net, name, pretrained, ctx=None, root=None):
         from .model_store import get_model_file
         return load_parameters(net, get_model_file(name, root=root), ctx=ctx)
     if torch_hub.is_hub_name(pretrained):
-        fits = torch_hub.hub_model(pretrained)
-        if fits is not None and fits != name:
+        fits = torch_hub.hub_models(pretrained)
+        if fits is not None and name not in fits:
             raise ValueError("%s are weights of our %s; %s has another structure: use "
                              "get_model(%r, pretrained=%r)"
-                             % (pretrained, fits, name, fits, pretrained))
+                             % (pretrained, " or ".join(fits), name, fits[0], pretrained))
         path, config = torch_hub.hub_file(pretrained, root=root)
         load_parameters(net, path, ctx=ctx)
         if config is not None:
