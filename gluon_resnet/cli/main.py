@@ -1,7 +1,7 @@
 """The ``gluon-resnet`` command: ``train``, ``evaluate``, ``export``, ``models``,
-``split-data``, ``predict``, ``convert``, ``info``, ``launch`` and ``lab``, one module
-per command group (``train``, ``deploy``, ``info``, ``launch``, ``lab``; what they share is
-in ``common``).
+``split-data``, ``predict``, ``convert``, ``info``, ``launch``, ``lab`` and ``serve``, one
+module per command group (``train``, ``deploy``, ``info``, ``launch``, ``lab``, ``serve``;
+what they share is in ``common``).
 
 Argument parsing only; the work is done by the library: :mod:`gluon_resnet.training`,
 :mod:`gluon_resnet.deploy`, :mod:`gluon_resnet.models`, :mod:`gluon_resnet.data` and
