@@ -65,7 +65,7 @@ class ThreadServer:
 
     def __init__(self, app):
         import uvicorn
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         self.app = app

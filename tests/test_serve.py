@@ -277,6 +277,17 @@ def test_sigterm_answers_every_queued_request_and_exits_0():
         line = proc.stderr.readline()
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)", line).group(1))
         _wait_for(lambda: request(port, "GET", "/ready")[0] == 200, timeout=60)
+        # keep-alive answers are not held by Nagle's algorithm (TCP_NODELAY is only set
+        # on sockets made with IPPROTO_TCP): 40 ms each, the client's delayed ACK, if so
+        import http.client
+        conn, times = http.client.HTTPConnection("127.0.0.1", port, timeout=10), []
+        for _ in range(5):
+            start = time.monotonic()
+            conn.request("GET", "/ping")
+            assert conn.getresponse().read() == b'{"status":"alive"}'
+            times.append(time.monotonic() - start)
+        conn.close()
+        assert sorted(times)[2] < 0.030, times
         answers = []
         png = png_bytes(random_image(20))
         threads = [_post_in_thread(port, png, answers, name="tiny") for _ in range(3)]
