@@ -7,7 +7,10 @@ throughput.md), and served by ``gluon-resnet serve`` in a subprocess, with batch
 ``C`` threads, each with one keep-alive connection, posts the same 224 x 224 JPEG for
 ``--seconds`` after ``--warmup`` seconds; every answer that is not 200 is counted as an
 error. The ceiling: the same export called in-process through ``load_predictor``
-(decoding excluded), one image at a time and in batches of ``B``.
+(decoding excluded), one image at a time and in batches of ``B``. Then a soak: a steady
+load for ``--soak-minutes`` (default 10) on the first format with batching on, the
+server's resident memory sampled every ``--soak-every`` seconds: no answer but 200, and
+RSS within 10% of its value after the first tenth of the run.
 
 The client shares the CPU with the server (state this with the numbers: on a small
 machine it takes a noticeable share). Outputs in ``--out`` (default
@@ -42,6 +45,7 @@ from gluon_resnet.deploy.formats import export_net  # noqa: E402
 from gluon_resnet.params import write_json  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOAK_TOLERANCE = 0.10  # RSS within 10% of its settled value
 
 
 def export_models(directory, model, size, formats):
@@ -159,6 +163,38 @@ def load(port, body, concurrency, seconds, warmup):
             "errors": int(sum(errors))}
 
 
+def rss_mib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS for process %d" % pid)
+
+
+def soak(prefix, body, args):
+    """Steady load for ``--soak-minutes``: the server's RSS every ``--soak-every``
+    seconds, and every answer that is not 200."""
+    server = Server(prefix, args.batch, args.delay_ms, args.threads)
+    points, rows = [], []
+    try:
+        start = time.monotonic()
+        while time.monotonic() - start < 60 * args.soak_minutes:
+            rows.append(load(server.port, body, args.soak_concurrency, args.soak_every, 0.0))
+            points.append([round(time.monotonic() - start, 1),
+                           round(rss_mib(server.proc.pid), 1)])
+    finally:
+        server.stop()
+    settle = max(1, len(points) // 10)  # the first tenth fills pools and caches
+    settled = points[settle - 1][1]
+    deviation = max(abs(rss - settled) / settled for _, rss in points[settle - 1:])
+    errors = sum(r["errors"] for r in rows)
+    return {"minutes": args.soak_minutes, "concurrency": args.soak_concurrency,
+            "requests": sum(r["requests"] for r in rows), "errors": errors,
+            "rss_mib": points, "settled_rss_mib": settled,
+            "max_deviation": round(deviation, 4),
+            "ok": errors == 0 and deviation <= SOAK_TOLERANCE}
+
+
 def ceiling(prefix, size, batch, seconds):
     """Images/s of ``load_predictor(prefix)`` called in-process, at batch 1 and ``batch``."""
     predictor = load_predictor(prefix)
@@ -199,6 +235,16 @@ def markdown(doc):
     for fmt, per in doc["ceiling"].items():
         for n, row in per.items():
             lines.append("| %s | %s | %s | %s |" % (fmt, n, row["images_per_s"], row["p50_ms"]))
+    if doc.get("soak"):
+        k = doc["soak"]
+        lines += ["", "## Soak", "",
+                  "%g minutes at concurrency %d (%s, batching on): %d requests, %d not 200; "
+                  "server RSS settled at %.1f MiB, largest deviation after %.1f%%: %s." % (
+                      k["minutes"], k["concurrency"], doc["args"]["formats"][0],
+                      k["requests"], k["errors"], k["settled_rss_mib"],
+                      100 * k["max_deviation"], "passed" if k["ok"] else "FAILED"), "",
+                  "| seconds | RSS MiB |", "|---:|---:|"]
+        lines += ["| %s | %s |" % (t, rss) for t, rss in k["rss_mib"]]
     return "\n".join(lines) + "\n"
 
 
@@ -214,13 +260,18 @@ def parse(argv):
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="the server's OMP_NUM_THREADS (default all CPUs)")
+    parser.add_argument("--soak-minutes", type=float, default=10.0,
+                        help="steady load on the first format, batching on (0: no soak)")
+    parser.add_argument("--soak-concurrency", type=int, default=16)
+    parser.add_argument("--soak-every", type=float, default=10.0,
+                        help="seconds between RSS samples")
     parser.add_argument("--out", default=None)
     parser.add_argument("--quick", action="store_true",
                         help="resnet18 at 32 x 32, concurrency 1 and 8, 1 s runs, to a temp dir")
     args = parser.parse_args(argv)
     if args.quick:
         args.size, args.concurrency, args.seconds, args.warmup = 32, [1, 8], 1.0, 0.5
-        args.batch = 4
+        args.batch, args.soak_minutes, args.soak_every = 4, 0.1, 1.0
     return args
 
 
@@ -249,13 +300,18 @@ def main(argv=None):
                                              row["p99_ms"], row["errors"]), flush=True)
                 finally:
                     server.stop()
+        if args.soak_minutes > 0:
+            doc["soak"] = soak(prefixes[args.formats[0]], body, args)
+            print("soak: %(requests)d requests, %(errors)d errors, RSS deviation "
+                  "%(max_deviation).3f: %(ok)s" % doc["soak"], flush=True)
     write_json(os.path.join(out, "serve.json"), doc)
     path = os.path.join(out, "serve.md")
     with open(path + ".tmp", "w") as f:
         f.write(markdown(doc))
     os.replace(path + ".tmp", path)
     print("results in %s" % path)
-    return 0 if not any(r["errors"] for r in doc["rows"]) else 1
+    failed = any(r["errors"] for r in doc["rows"]) or not doc.get("soak", {"ok": True})["ok"]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
