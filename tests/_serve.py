@@ -1,10 +1,12 @@
 """What the serve tests share: a tiny exported net (cifar_resnet20, 3 x 32 x 32, random
 weights, fp32 symbol export), a server on a loopback ephemeral port in a thread, and a
 plain HTTP client (the standard library's, so the server is tested by another stack)."""
+import atexit
 import functools
 import http.client
 import io
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -29,6 +31,7 @@ def tiny_export():
     """(prefix, net): a cifar_resnet20 with 10 Fashion-MNIST classes exported as fp32
     symbol files, once per test process; the net is the reference for its outputs."""
     directory = tempfile.mkdtemp(prefix="gluon-resnet-serve-")
+    atexit.register(shutil.rmtree, directory, True)
     with legacy_mode():
         mx.random.seed(1)
         net = gluon_resnet.get_model("cifar_resnet20", classes=10)
@@ -63,7 +66,7 @@ def random_image(seed=0, size=32):
 class ThreadServer:
     """uvicorn serving ``app`` on 127.0.0.1:<free port> in a daemon thread."""
 
-    def __init__(self, app):
+    def __init__(self, app, wait_ready=True):
         import uvicorn
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
@@ -77,7 +80,7 @@ class ThreadServer:
         while not self.server.started:
             assert time.monotonic() < deadline and self.thread.is_alive(), "no start"
             time.sleep(0.02)
-        while request(self.port, "GET", "/ready")[0] != 200:
+        while wait_ready and request(self.port, "GET", "/ready")[0] != 200:
             assert time.monotonic() < deadline, "never ready"
             time.sleep(0.02)
 

@@ -220,6 +220,30 @@ def test_full_queue_503_and_timeout_504():
         server.stop()
 
 
+def test_ready_only_after_every_models_warm_up():
+    prefix = tiny_export()[0]
+    real = load_predictor(prefix)
+    gate = threading.Event()
+
+    def run(batch):
+        gate.wait(20)
+        return real(batch)
+
+    app = create_app({"slow": Predictor(run, real.meta), "fast": prefix}, max_batch_size=2)
+    server = ThreadServer(app, wait_ready=False)
+    try:
+        assert request(server.port, "GET", "/ping")[0] == 200
+        time.sleep(0.2)
+        status, _, body = request(server.port, "GET", "/ready")
+        # the models share one thread: "fast" warms up after "slow"
+        assert status == 503 and json.loads(body)["warming_up"] == ["slow", "fast"]
+        gate.set()
+        _wait_for(lambda: request(server.port, "GET", "/ready")[0] == 200)
+    finally:
+        gate.set()
+        server.stop()
+
+
 def test_concurrent_requests_form_one_padded_batch():
     prefix, net = tiny_export()
     app = create_app(["%s=b" % prefix], max_batch_size=4, max_delay_ms=2000)
