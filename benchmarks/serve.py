@@ -21,6 +21,7 @@ Usage::
 
     python benchmarks/serve.py                 # the full measurement, on a quiet machine
     python benchmarks/serve.py --quick         # a small net, short runs, to a temp dir
+    python benchmarks/serve.py --torchserve ../ts-venv/bin/python   # with the peer
 """
 import argparse
 import http.client
@@ -213,6 +214,60 @@ def ceiling(prefix, size, batch, seconds):
     return out
 
 
+def measure(server, doc, body, args, fmt, batching):
+    """One row per concurrency against a started server, which is stopped after."""
+    try:
+        for c in args.concurrency:
+            row = load(server.port, body, c, args.seconds, args.warmup)
+            row.update(format=fmt, batching=batching, concurrency=c)
+            doc["rows"].append(row)
+            print("%-10s batching %-3s c=%-4d %8.1f req/s  p50 %s ms  p99 %s ms  errors %d"
+                  % (fmt, batching, c, row["rps"], row["p50_ms"], row["p99_ms"],
+                     row["errors"]), flush=True)
+    finally:
+        server.stop()
+
+
+def torchserve_rows(doc, body, args, tmp):
+    """The peer: TorchServe serving the same ResNet as TorchScript (benchmarks/torchserve),
+    batching off and on as ours."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "torchserve"))
+    import peer
+    if args.model != "resnet18":
+        raise SystemExit("--torchserve serves ResNet-18 only (the benchmarks' PyTorch net)")
+    work = os.path.join(tmp, "torchserve")
+    os.makedirs(work)
+    store = peer.build_archive(args.torchserve, work, args.size)
+    doc["torchserve"] = subprocess.run(
+        [args.torchserve, "-c", "import torch, ts; print(ts.__version__, torch.__version__)"],
+        capture_output=True, text=True).stdout.strip()
+    for batching, batch in (("off", 1), ("on", args.batch)):
+        server = peer.TorchServe(args.torchserve, store, work, batch, args.delay_ms,
+                                 args.threads, body)
+        measure(server, doc, body, args, "torchserve", batching)
+
+
+def _versus(doc):
+    """Ours (each format) against TorchServe, row by row: throughput ratio and p99."""
+    peer = {(r["batching"], r["concurrency"]): r for r in doc["rows"]
+            if r["format"] == "torchserve"}
+    if not peer:
+        return []
+    lines = ["", "## Against TorchServe (%s)" % doc.get("torchserve", ""), "",
+             "Throughput as a multiple of TorchServe's at the same batching and concurrency, "
+             "and p99 (ours / TorchServe's).", "",
+             "| format | batching | concurrency | throughput x | p99 ms ours / TorchServe |",
+             "|---|---|---:|---:|---:|"]
+    for r in doc["rows"]:
+        p = peer.get((r["batching"], r["concurrency"]))
+        if r["format"] == "torchserve" or not p or not p["rps"]:
+            continue
+        lines.append("| %s | %s | %d | %.2fx | %s / %s |" % (
+            r["format"], r["batching"], r["concurrency"], r["rps"] / p["rps"], r["p99_ms"],
+            p["p99_ms"]))
+    return lines
+
+
 def markdown(doc):
     a = doc["args"]
     lines = ["# gluon-resnet serve under load", "",
@@ -230,6 +285,7 @@ def markdown(doc):
         lines.append("| %s | %s | %d | %s | %s | %s | %d |" % (
             row["format"], row["batching"], row["concurrency"], row["rps"], row["p50_ms"],
             row["p99_ms"], row["errors"]))
+    lines += _versus(doc)
     lines += ["", "## Ceiling: load_predictor in-process (no HTTP, no decoding)", "",
               "| format | batch | images/s | p50 ms per call |", "|---|---:|---:|---:|"]
     for fmt, per in doc["ceiling"].items():
@@ -265,6 +321,10 @@ def parse(argv):
     parser.add_argument("--soak-concurrency", type=int, default=16)
     parser.add_argument("--soak-every", type=float, default=10.0,
                         help="seconds between RSS samples")
+    parser.add_argument("--torchserve", metavar="PYTHON", default=None,
+                        help="an interpreter with torch, torchserve and torch-model-archiver "
+                        "(see benchmarks/torchserve/peer.py): serve the same ResNet-18 "
+                        "there too, as the peer")
     parser.add_argument("--out", default=None)
     parser.add_argument("--quick", action="store_true",
                         help="resnet18 at 32 x 32, concurrency 1 and 8, 1 s runs, to a temp dir")
@@ -290,16 +350,9 @@ def main(argv=None):
             doc["ceiling"][fmt] = ceiling(prefix, args.size, args.batch, args.seconds)
             for batching, batch in (("off", 1), ("on", args.batch)):
                 server = Server(prefix, batch, args.delay_ms, args.threads)
-                try:
-                    for c in args.concurrency:
-                        row = load(server.port, body, c, args.seconds, args.warmup)
-                        row.update(format=fmt, batching=batching, concurrency=c)
-                        doc["rows"].append(row)
-                        print("%-10s batching %-3s c=%-4d %8.1f req/s  p50 %s ms  p99 %s ms  "
-                              "errors %d" % (fmt, batching, c, row["rps"], row["p50_ms"],
-                                             row["p99_ms"], row["errors"]), flush=True)
-                finally:
-                    server.stop()
+                measure(server, doc, body, args, fmt, batching)
+        if args.torchserve:
+            torchserve_rows(doc, body, args, tmp)
         if args.soak_minutes > 0:
             doc["soak"] = soak(prefixes[args.formats[0]], body, args)
             print("soak: %(requests)d requests, %(errors)d errors, RSS deviation "
