@@ -67,7 +67,8 @@ def tiny_run(tmp_path_factory, fmnist_dir):
     code, _, stderr = run_main([
         "train", "--model", "cifar_resnet20", "--resize", str(SIZE), "--epochs", "1",
         "--batch-size", "64", "--lr", "0.005", "--optimizer", "adam", "--num-train", "3840",
-        "--num-test", "100", "--seed", "0", "--out", str(out), "--data-dir", str(fmnist_dir)])
+        "--num-test", "100", "--seed", "0", "--precision", "fp32", "--out", str(out),
+        "--data-dir", str(fmnist_dir)])
     assert code == 0, stderr
     return out
 

@@ -39,7 +39,7 @@ def trained(tmp_path_factory, fmnist_dir):
     code, out, err = run_main([
         "train", "--data", str(root / "split"), "--model", "cifar_resnet20", "--epochs", "3",
         "--batch-size", "32", "--optimizer", "adam", "--lr", "0.002", "--seed", "0",
-        "--out", run])
+        "--precision", "fp32", "--out", run])
     assert code == 0, err
     assert "val acc" in out
     return {"src": src, "hashes": hashes, "split": str(root / "split"), "run": run,
