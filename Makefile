@@ -22,7 +22,7 @@ TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_ENV = OMP_NUM_THREADS=1 GLUON_RESNET_D2L=required
 PYTEST_ARGS = -q -n $(TEST_WORKERS) --dist loadfile
 
-.PHONY: demo test test-sweep test-no-amx test-py3new install horovod browser clean
+.PHONY: demo test test-sweep test-no-amx test-py3new install horovod browser docs docs-test clean
 
 # The demo: a short ResNet-18 run on Fashion-MNIST (a few minutes on 2 CPU cores), its
 # curves, and an export for deployment. DEMO_ARGS adds or overrides train options.
@@ -79,7 +79,7 @@ horovod: $(VENV)/.installed
 # One model per family in the per-model comparisons; every other model (`sweep`) is
 # `make test-sweep`, about 4 minutes more on 2 cores: run it when models or blocks change.
 test: $(VENV)/.installed browser
-	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m "not sweep"
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS) -m "not sweep and not docs"
 	$(MAKE) --no-print-directory test-py3new
 
 test-sweep: $(VENV)/.installed
@@ -103,8 +103,26 @@ ifeq ($(PY_NEW),)
 	@echo "make test: no Python 3.12/3.13 found; skipped the second run (set PY_NEW=...)"
 else
 	$(MAKE) --no-print-directory $(VENV_NEW)/.installed
-	$(TEST_ENV) $(VENV_NEW)/bin/python -m pytest $(PYTEST_ARGS) -m "not gluoncv and not sweep and not slow"
+	$(TEST_ENV) $(VENV_NEW)/bin/python -m pytest $(PYTEST_ARGS) -m "not gluoncv and not sweep and not slow and not docs"
 endif
+
+# The documentation site, offline, into docs/_build/html: Sphinx + MyST-NB (the docs extra,
+# installed on first use), the notebooks executed in their quick configuration (outputs
+# cached in docs/_build/.jupyter_cache), the models table and API reference generated from
+# the package; warnings are errors. Then the docstrings' examples run as doctests.
+DOCS_SPHINXOPTS = -W -n --keep-going -q
+docs: $(VENV)/.docs-installed
+	$(PY) -m sphinx $(DOCS_SPHINXOPTS) -b html -d docs/_build/doctrees docs docs/_build/html
+	$(PY) -m sphinx $(DOCS_SPHINXOPTS) -b doctest -d docs/_build/doctrees docs docs/_build/doctest
+	@echo "the site is in docs/_build/html (open docs/_build/html/index.html)"
+
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $@
+
+# Builds the site, then checks it in headless chromium (tests/test_docs_site.py).
+docs-test: docs browser
+	$(TEST_ENV) $(PY) -m pytest -q -m docs tests/test_docs_site.py
 
 clean:
 	rm -rf $(VENV) $(VENV_NEW) *.egg-info .pytest_cache

@@ -41,6 +41,10 @@ setup(
         # `gluon-resnet serve` (gluon_resnet.serve): an ASGI app on Starlette and uvicorn,
         # Prometheus metrics, multipart bodies.
         "serve": ["starlette", "uvicorn", "prometheus_client", "python-multipart"],
+        # `make docs` (the site in docs/_build/html; Python 3.11, the main .venv): Sphinx,
+        # MyST-NB (Markdown pages, notebooks executed at build), the furo theme. Pinned to
+        # what was built with; none of them pulls numpy.
+        "docs": ["sphinx==8.2.3", "myst-nb==1.4.0", "myst-parser==5.2.0", "furo==2025.12.19"],
         "test": [
             "pytest",
             # make test runs the suite on every core (pytest -n, one file per worker).
