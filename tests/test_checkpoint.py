@@ -205,7 +205,8 @@ def test_a_second_training_process_on_the_same_directory_is_refused(fmnist_dir, 
     doc = read_checkpoint(str(out))  # the first run's result, whole
     assert doc["epoch"] == 3 and len(doc["history"]["loss"]) == 3
     load_checkpoint(str(out))
-    with pytest.raises(RunLocked):  # the library's lock, the same in-process
+    with pytest.raises(RunLocked, match=r"is in use: another training process \(pid %d\)"
+                       % os.getpid()):  # the library's lock, the same in-process
         other = checkpoint.Checkpointer(str(out))
         mine = checkpoint.Checkpointer(str(out))
         mine.lock()

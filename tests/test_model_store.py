@@ -3,6 +3,7 @@ import hashlib
 import http.server
 import io
 import os
+import re
 import socket
 import threading
 import zipfile
@@ -73,7 +74,7 @@ def test_default_root_is_the_zoos_directory(monkeypatch, tmp_path):
 
 
 def test_unknown_model_lists_close_names():
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=r"'resnet5'.*did you mean resnet50") as info:
         model_store.get_model_file("resnet5", root="/nonexistent-never-created")
     message = str(info.value)
     assert "'resnet5'" in message and "did you mean" in message
@@ -191,7 +192,7 @@ def test_corrupted_content_raises_and_leaves_nothing(served, tmp_path):
     bad = _params_bytes(tmp_path, seed=1)
     got = hashlib.sha1(bad).hexdigest()
     server.files[url_path] = _zip(file_name, bad)
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match=r"checksum mismatch for .*expected sha1 ") as info:
         model_store.get_model_file("resnet18", root=str(root), progress=False)
     message = str(info.value)
     assert file_name in message and sha1 in message and got in message
@@ -200,11 +201,14 @@ def test_corrupted_content_raises_and_leaves_nothing(served, tmp_path):
 
 @pytest.mark.parametrize("body", [b"<html>not a zip</html>", "wrong member"])
 def test_malformed_zip_raises_and_leaves_nothing(served, body):
-    server, root, _, url_path, _, params = served
+    server, root, file_name, url_path, _, params = served
     if body == "wrong member":
         body = _zip("something_else.params", params)
     server.files[url_path] = body
-    with pytest.raises(ValueError):
+    expected = (r"is not a valid zip archive" if body.startswith(b"<html>")
+                else r"holds \['something_else\.params'\], not the expected "
+                + re.escape(file_name))
+    with pytest.raises(ValueError, match=expected):
         model_store.get_model_file("resnet18", root=str(root), progress=False)
     assert os.listdir(root) == []
 
@@ -220,7 +224,8 @@ def test_bad_cached_file_is_replaced(served):
 def test_http_error_raises_weights_not_found(served):
     server, root, file_name, url_path, _, _ = served
     del server.files[url_path]
-    with pytest.raises(model_store.WeightsNotFoundError) as info:
+    with pytest.raises(model_store.WeightsNotFoundError,
+                       match=r"could not be reached.*404") as info:
         model_store.get_model_file("resnet18", root=str(root), progress=False)
     message = str(info.value)
     assert "404" in message and server.url.rstrip("/") + url_path in message
@@ -232,7 +237,7 @@ def test_http_error_raises_weights_not_found(served):
 def test_server_down_raises_weights_not_found(served, monkeypatch):
     _, root, file_name, _, _, _ = served
     monkeypatch.setattr(model_store, "REPO_URL", _closed_port_url())
-    with pytest.raises(model_store.WeightsNotFoundError) as info:
+    with pytest.raises(model_store.WeightsNotFoundError, match=r"could not be reached") as info:
         model_store.get_model_file("resnet18", root=str(root), progress=False)
     assert isinstance(info.value, FileNotFoundError)
     message = str(info.value)

@@ -72,9 +72,9 @@ def test_failed_save_keeps_previous_file(saved, tmp_path, monkeypatch):
 
     def explode(f, arrays):
         f.write(b"partial")
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt("planted Ctrl-C while writing")
     monkeypatch.setattr(params, "_write_array_file", explode)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="planted Ctrl-C while writing"):
         save_parameters(net, path)
     assert open(path, "rb").read() == before
     assert os.listdir(tmp_path) == ["r18.params"]

@@ -207,7 +207,7 @@ def test_deferred_init_not_required_and_left_deferred():
     net.initialize()  # deferred: in_channels=0 until the first forward
     s = summary(net, SHAPE)
     assert s.total_params == 11689512
-    with pytest.raises(mx.gluon.parameter.DeferredInitializationError):
+    with pytest.raises(mx.gluon.parameter.DeferredInitializationError, match="deferred"):
         net.features[0].weight.data()
 
 

@@ -304,7 +304,7 @@ class StopAfter(T.Callback):
 
     def on_epoch_end(self, state):
         if len(state.history) == self.epochs:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt("StopAfter(%d)" % self.epochs)
 
 
 def run_for_resume(data, ckpt_dir, callbacks=(), resume=False, net_seed=8):
@@ -318,7 +318,7 @@ def run_for_resume(data, ckpt_dir, callbacks=(), resume=False, net_seed=8):
 
 def test_resume_gives_the_same_params_and_history(data, tmp_path):
     straight, h_straight = run_for_resume(data, tmp_path / "a")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=r"StopAfter\(1\)"):
         run_for_resume(data, tmp_path / "b", callbacks=[StopAfter(1)])
     doc = T.read_checkpoint(tmp_path / "b")
     assert doc["epoch"] == 1 and doc["model"]["name"] == "cifar_resnet20"
@@ -351,7 +351,7 @@ def test_sgd_without_momentum_resumes(data, tmp_path):
                           callbacks=callbacks)
         return net, history
     straight, h_straight = run(tmp_path / "a")
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=r"StopAfter\(1\)"):
         run(tmp_path / "b", callbacks=[StopAfter(1)])
     resumed, h_resumed = run(tmp_path / "b", resume=True)
     assert h_resumed.loss == pytest.approx(h_straight.loss, rel=1e-6)
@@ -421,7 +421,7 @@ class PoisonAt(T.Callback):
 def test_nan_loss_raises_training_diverged_and_keeps_last_good_checkpoint(data, tmp_path):
     train_iter, test_iter = data(16, 96, 32)
     snap = Snapshot()
-    with pytest.raises(T.TrainingDiverged) as info:
+    with pytest.raises(T.TrainingDiverged, match=r"NaN or infinite in epoch 2 at batch 3") as info:
         T.train(small_net(12), train_iter, test_iter, 3, 0.05, checkpoint_dir=tmp_path,
                 callbacks=[snap, PoisonAt(2, 2)])
     err = info.value
@@ -535,7 +535,7 @@ def test_a_callback_stops_training_mid_epoch_without_a_checkpoint_for_it(data, t
 
 def test_poisoned_last_update_is_caught_before_saving(data, tmp_path):
     train_iter, test_iter = data(16, 48, 32)  # 3 batches
-    with pytest.raises(T.TrainingDiverged) as info:
+    with pytest.raises(T.TrainingDiverged, match=r"NaN or infinite in epoch 1 at batch 3") as info:
         T.train(small_net(15), train_iter, test_iter, 2, 0.05, checkpoint_dir=tmp_path,
                 callbacks=[PoisonAt(1, 3)])
     assert (info.value.epoch, info.value.batch, info.value.checkpoint) == (1, 3, None)
