@@ -3,7 +3,8 @@
 - ``_generated/models_table.md``: every model ``gluon_resnet.list_models()`` returns, with
   its net class, parameters and multiply-adds (``summary``, symbolic shape inference: no
   weights are allocated, all models in a few seconds) at the input ``gluon-resnet models``
-  uses, its minimum input, and the published weights it loads (``model_store.PUBLISHED``).
+  uses, its minimum input, and the published weights it loads (``model_store.PUBLISHED``;
+  ``torch_hub.TORCHVISION`` with their published top-1).
 - ``_generated/api.rst``: an autosummary table of every public name of ``gluon_resnet``
   (``gluon_resnet.__all__`` when defined, else the module's public attributes).
 - ``_generated/results/*.md`` and ``_generated/results.md``: each benchmarks/results/*.md,
@@ -44,11 +45,27 @@ def public_names():
     return sorted(names, key=lambda n: (n.lower(), n))
 
 
+def published_weights(name):
+    """The published weights model ``name`` loads: the MXNet/GluonCV zoo file
+    (``model_store.PUBLISHED``, no accuracy recorded there), then torchvision's
+    (``torch_hub.TORCHVISION``, with their published ImageNet top-1)."""
+    from gluon_resnet.models.model_store import PUBLISHED
+    from gluon_resnet.models.torch_hub import TORCHVISION
+    out = []
+    if name in PUBLISHED:
+        zoo, published = PUBLISHED[name][:2]
+        out.append("%s `%s`" % ({"mxnet": "MXNet", "gluoncv": "GluonCV"}.get(zoo, zoo),
+                                published))
+    for key, (ours, _, top1) in sorted(TORCHVISION.items()):
+        if ours == name:
+            out.append("torchvision `%s` (top-1 %.2f%%)" % (key, top1))
+    return out
+
+
 def model_rows():
     """One row per registered model: name, class, params, MACs, input, min input, weights."""
     import gluon_resnet
     from gluon_resnet.cli.info import _summary_shape
-    from gluon_resnet.models.model_store import PUBLISHED
     from gluon_resnet.models.summary import summary
     rows = []
     for name in gluon_resnet.list_models():
@@ -56,12 +73,10 @@ def model_rows():
         shape = _summary_shape(name)
         s = summary(net, shape)
         min_size = getattr(net, "min_size", None)
-        pub = PUBLISHED.get(name)
         rows.append((name, type(net).__name__, s.total_params, s.total_macs,
                      "x".join(map(str, shape[1:])),
                      "%dx%d" % (min_size, min_size) if min_size else "",
-                     "%s `%s`" % ({"mxnet": "MXNet", "gluoncv": "GluonCV"}.get(pub[0], pub[0]),
-                                  pub[1]) if pub else "—"))
+                     "; ".join(published_weights(name)) or "—"))
     return rows
 
 
@@ -144,7 +159,19 @@ def notebooks_page():
             % "".join("notebooks/%s\n" % n for n in nbs))
 
 
+def _prune(gen_dir, src_dir):
+    """Remove what a generated copy holds that its source no longer does (a renamed
+    notebook or results file would otherwise stay a page, outside every toctree)."""
+    for root, _, files in os.walk(gen_dir):
+        for fn in files:
+            rel = os.path.relpath(os.path.join(root, fn), gen_dir)
+            if not os.path.exists(os.path.join(src_dir, rel)):
+                os.remove(os.path.join(root, fn))
+
+
 def generate(app, config=None):
+    _prune(os.path.join(GEN, "results"), RESULTS)
+    _prune(os.path.join(GEN, "notebooks"), os.path.join(REPO, "notebooks"))
     _write(os.path.join(GEN, "models_table.md"), models_table())
     _write(os.path.join(GEN, "api.rst"), api_page())
     _write(os.path.join(GEN, "results.md"), results_pages())
