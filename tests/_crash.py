@@ -10,8 +10,9 @@ POINT is one of
 - ``rename=SUFFIX:N``: just before the N-th file whose name ends in SUFFIX is renamed
   into place (e.g. ``rename=checkpoint.json:2``: the second checkpoint is complete
   on disk but not yet committed);
-- ``pause=SECONDS``: not killed, but sleeps that long at the first update (holding the
-  run's lock, for tests of a second process);
+- ``pause=PATH``: not killed, but at the first update writes PATH + ".paused" and
+  waits until PATH exists (holding the run's lock, for tests of a second process: an
+  event the test sets, not a time window);
 - ``none``: not at all.
 
 The library is not changed: this script patches the functions it names in its own
@@ -74,10 +75,12 @@ def main():
         os.replace = _counting(os.replace, lambda src, dst: str(dst).endswith(suffix))
     elif point.startswith("pause="):
         import time
-        target, seconds = 1, float(point[6:])
+        target, release = 1, point[6:]
 
         def hook(original, *args, **kwargs):
-            time.sleep(seconds)
+            open(release + ".paused", "w").close()
+            while not os.path.exists(release):
+                time.sleep(0.05)
             return original(*args, **kwargs)
         gluon.Trainer.step = _counting(gluon.Trainer.step, lambda *a, **k: True)
     elif point != "none":
