@@ -174,6 +174,12 @@ def generate(app, config=None):
     _prune(os.path.join(GEN, "notebooks"), os.path.join(REPO, "notebooks"))
     _write(os.path.join(GEN, "models_table.md"), models_table())
     _write(os.path.join(GEN, "api.rst"), api_page())
+    # autosummary's stubs of names no longer public would be pages outside every toctree.
+    api = os.path.join(GEN, "api")
+    keep = {"gluon_resnet.%s.rst" % n for n in public_names()}
+    for fn in os.listdir(api) if os.path.isdir(api) else ():
+        if fn not in keep:
+            os.remove(os.path.join(api, fn))
     _write(os.path.join(GEN, "results.md"), results_pages())
     _write(os.path.join(GEN, "notebooks.md"), notebooks_page())
 
