@@ -110,6 +110,22 @@ def test_layer_responses_are_the_batchnorm_outputs():
     assert names == [r["layer"] for r in rows]
 
 
+def test_at_initialisation_plain_and_residual_responses_are_of_the_same_order():
+    """Untrained nets are measured in training mode (batch statistics): every BN output is
+    then normalised per channel, so plain-56 and ResNet-56 respond alike. In inference mode
+    the default running statistics (mean 0, var 1) let ResNet-56's residual stream grow
+    (about 650x plain-56's here), which a learner would misread as "residual nets explode"."""
+    X, _ = _batch(n=16, size=8)
+    means = {}
+    for name in ("cifar_plain56", "cifar_resnet56"):
+        mx.random.seed(0)
+        rows = lab.layer_responses(_net(name), X, train_mode=True)
+        means[name] = np.mean([r["std"] for r in rows])
+        # batch statistics, gamma 1, beta 0: each response's std is 1 (numpy's arithmetic)
+        assert means[name] == pytest.approx(1.0, abs=0.01)
+    assert 0.1 < means["cifar_resnet56"] / means["cifar_plain56"] < 10
+
+
 def test_gradient_correlation_is_one_for_a_linear_net_and_falls_for_deep_plain_nets():
     X, _ = _batch(n=8, size=16)
     linear = nn.HybridSequential()
@@ -238,7 +254,14 @@ def test_cli_lab_gradients_prints_a_table_and_writes_json_and_png(fmnist_dir, tm
     rows = [ln.split() for ln in text.splitlines() if ln.startswith("cifar_")]
     assert [r[0] for r in rows] == ["cifar_plain20", "cifar_resnet20"]
     assert [r[1] for r in rows] == ["20", "22"]  # weight layers: + 2 projections
+    # untrained nets: responses in training mode, said in the table and the JSON, and of
+    # the same order for the plain and the residual net
+    assert "resp std (training mode)" in text
+    plain, residual = (float(r[-1]) for r in rows)
+    assert 0.1 < residual / plain < 10
+    assert plain == pytest.approx(1, abs=0.02) and residual == pytest.approx(1, abs=0.02)
     doc = json.loads((out / "gradients.json").read_text())
+    assert doc["responses"] == "training mode (batch statistics)"
     assert set(doc["models"]) == {"cifar_plain20", "cifar_resnet20"}
     assert (out / "gradients.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -52,8 +52,9 @@ def _figure(ncols, width=5.0, height=3.6):
     return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
 
 
-def gradients_table(results):
-    """The text table of ``lab gradients``: one row per model."""
+def gradients_table(results, response_mode="inference"):
+    """The text table of ``lab gradients``: one row per model; the last column's header
+    names the mode the responses were measured in (``'training'``: batch statistics)."""
     stages = []
     for r in results.values():
         for s in r["gradient_norms"]["stages"]:
@@ -61,7 +62,7 @@ def gradients_table(results):
                 stages.append(s)
     distances = next(iter(results.values()))["gradient_correlation"]["distances"]
     head = ["model", "layers"] + ["grad %s" % s for s in stages] + \
-        ["corr@%g" % d for d in distances] + ["resp std"]
+        ["corr@%g" % d for d in distances] + ["resp std (%s mode)" % response_mode]
     rows = [head]
     for name, r in results.items():
         norms = r["gradient_norms"]
@@ -101,19 +102,26 @@ def _cmd_gradients(args):
             "gradient_norms": lab.gradient_norms(net, X, y),
             "gradient_correlation": lab.gradient_correlation(net, X, args.distances,
                                                              seed=args.seed),
-            "layer_responses": lab.layer_responses(net, X)}
+            # untrained: BatchNorm's running statistics are still the defaults (mean 0,
+            # var 1), so inference mode would show a residual stream that only grows;
+            # batch statistics are what the net sees in training. Trained: the paper's Fig. 7.
+            "layer_responses": lab.layer_responses(net, X, train_mode=args.runs is None)}
         print("%s done" % name, file=sys.stderr)
-    print(gradients_table(results))
+    mode = "inference" if args.runs else "training"
+    print(gradients_table(results, mode))
     json_path = os.path.join(args.out, "gradients.json")
     when = "trained (%s)" % args.runs if args.runs else "at initialisation"
     write_json(json_path, {"models": results, "batch_size": args.batch_size,
                            "seed": args.seed, "nets": when,
+                           "responses": "%s mode (%s statistics)" % (
+                               mode, "running" if args.runs else "batch"),
                            "data": "the first Fashion-MNIST test images, class-stratified"})
     fig, (a, b, c) = _figure(3)
     lab.plot_gradient_norms(a, {n: r["gradient_norms"] for n, r in results.items()})
     a.set_title("gradient RMS per layer, %s" % ("trained" if args.runs else "at init"))
     lab.plot_layer_responses(b, {n: r["layer_responses"] for n, r in results.items()})
-    b.set_title("layer responses (std), inference mode")
+    b.set_title("layer responses (std), %s" % (
+        "inference mode" if args.runs else "training mode (batch statistics)"))
     for name, r in results.items():
         corr = r["gradient_correlation"]
         c.plot(corr["distances"], corr["correlation"], "o-", label=name)

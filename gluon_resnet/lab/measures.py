@@ -182,7 +182,8 @@ def layer_responses(net, X, train_mode=False):
         A batch of the net's interface.
     train_mode : bool, default False
         Normalise with batch statistics (training mode) instead of the running ones.
-        The paper measures trained nets in inference mode.
+        The paper measures trained nets in inference mode; use ``True`` for an untrained
+        net, whose running statistics are still the defaults (mean 0, variance 1).
 
     Returns
     -------
