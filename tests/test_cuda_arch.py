@@ -1,8 +1,11 @@
 """benchmarks/cuda_arch.py reads the GPU code in MXNet's fat binaries.
 
-The reference data is a real fat binary: number 159 (2,088 bytes) of ``libmxnet.so`` in
-``mxnet-cu117==1.9.1``, whose siblings ``cuobjdump --list-elf --list-ptx`` listed on the
-H100 as five cubins, sm_50/60/70/80/86, and no PTX (benchmarks/results/gpu.md).
+The fixture is generated here, byte by byte from the layout CUDA's fatbin.h documents
+(a 16-byte header: magic 0xBA55ED50, version 1, header size, body size; then entries of
+a 64-byte header: kind 1 PTX / 2 SASS, ..., arch at byte 28, flags at byte 40, 0x2000
+compressed), shaped like what ``cuobjdump --list-elf --list-ptx`` listed on the H100 for
+``libmxnet.so`` in ``mxnet-cu117==1.9.1``: five compressed cubins, sm_50/60/70/80/86,
+and no PTX (benchmarks/results/gpu.md).
 """
 import importlib.util
 import os
@@ -17,22 +20,25 @@ from conftest import REPO
 sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import cuda_arch  # noqa: E402
 
-REAL = os.path.join(REPO, "tests", "data", "mxnet-cu117-1.9.1-fatbin159.bin")
 SCRIPT = os.path.join(REPO, "benchmarks", "cuda_arch.py")
+MXNET_ARCHS = (50, 60, 70, 80, 86)
+REAL_SIZE = 16 + sum(64 + 16 * (i + 1) for i in range(5))  # 16 + 5 * 64 + 240 = 576
 
 
-def _real():
-    with open(REAL, "rb") as f:
-        return f.read()
-
-
-def _entry(kind, arch, payload):
+def _entry(kind, arch, payload, flags=0):
     """A fat-binary entry: 64-byte header (kind, version, header size, padded size,
     ..., arch at byte 28, flags at 40), then the payload."""
     header = bytearray(64)
     struct.pack_into("<HHII", header, 0, kind, 0x0101, 64, len(payload))
     struct.pack_into("<I", header, 28, arch)
+    struct.pack_into("<Q", header, 40, flags)
     return bytes(header) + payload
+
+
+def _real():
+    """Shaped as MXNet's: compressed SASS for sm_50/60/70/80/86, payloads of 16..80 bytes."""
+    return _fatbin(*(_entry(2, arch, bytes([i + 1]) * 16 * (i + 1), flags=0x2000)
+                     for i, arch in enumerate(MXNET_ARCHS)))
 
 
 def _fatbin(*entries):
@@ -42,7 +48,7 @@ def _fatbin(*entries):
 
 def test_real_mxnet_fatbin_has_sass_up_to_sm86_and_no_ptx():
     (offset, size, entries), = cuda_arch.fatbins(_real())
-    assert (offset, size) == (0, 2088)
+    assert (offset, size) == (0, REAL_SIZE) and REAL_SIZE == 576
     assert [(e["kind"], e["arch"]) for e in entries] == [
         ("sass", 50), ("sass", 60), ("sass", 70), ("sass", 80), ("sass", 86)]
     assert all(e["compressed"] for e in entries)
@@ -52,7 +58,7 @@ def test_found_inside_a_larger_binary():
     blob = _real()
     data = b"\x7fELF" + b"\x00" * 1000 + blob + b"\xba\x55" * 50 + blob
     found = cuda_arch.fatbins(data)
-    assert [(o, s) for o, s, _ in found] == [(1004, 2088), (1004 + 2088 + 100, 2088)]
+    assert [(o, s) for o, s, _ in found] == [(1004, 576), (1004 + 576 + 100, 576)]
 
 
 @pytest.mark.parametrize("major, minor, runs", [
@@ -88,7 +94,9 @@ def test_cli_summary_and_extract_round_trip(tmp_path):
 
 
 def test_cli_rejects_an_index_out_of_range(tmp_path):
-    result = subprocess.run([sys.executable, SCRIPT, REAL, "--extract", "3",
+    real = tmp_path / "one.fatbin"
+    real.write_bytes(_real())
+    result = subprocess.run([sys.executable, SCRIPT, str(real), "--extract", "3",
                              str(tmp_path / "x")], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert "has fat binaries 0..0, got 3" in result.stderr
