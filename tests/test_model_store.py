@@ -257,3 +257,14 @@ def test_preplaced_file_is_found_offline(tmp_path, monkeypatch):
     target = root / ("resnet50_v1b-%s.params" % sha1[:8])
     target.write_bytes(params)
     assert model_store.get_model_file("resnet50_v1b", root=str(root)) == str(target)
+
+
+def test_published_top1_is_given_only_for_files_in_the_table():
+    """GluonCV's published top-1 is kept only for files we download (matched by hashtag),
+    and MXNet's older resnet50_v1/resnet152_v1 files, which GluonCV's table does not list,
+    have none."""
+    assert set(model_store.PUBLISHED_TOP1) < set(model_store.PUBLISHED)
+    assert "resnet50" not in model_store.PUBLISHED_TOP1
+    assert "resnet152" not in model_store.PUBLISHED_TOP1
+    assert model_store.PUBLISHED_TOP1["resnet50_v1d"] == 79.15
+    assert all(50 < v < 85 for v in model_store.PUBLISHED_TOP1.values())

@@ -3,8 +3,8 @@
 - ``_generated/models_table.md``: every model ``gluon_resnet.list_models()`` returns, with
   its net class, parameters and multiply-adds (``summary``, symbolic shape inference: no
   weights are allocated, all models in a few seconds) at the input ``gluon-resnet models``
-  uses, its minimum input, and the published weights it loads (``model_store.PUBLISHED``;
-  ``torch_hub.TORCHVISION`` with their published top-1).
+  uses, its minimum input, and the published weights it loads (``model_store.PUBLISHED``
+  and ``PUBLISHED_TOP1``; ``torch_hub.TORCHVISION``), with their published top-1.
 - ``_generated/api.rst``: an autosummary table of every public name of ``gluon_resnet``
   (``gluon_resnet.__all__`` when defined, else the module's public attributes).
 - ``_generated/results/*.md`` and ``_generated/results.md``: each benchmarks/results/*.md,
@@ -47,17 +47,19 @@ def public_names():
 
 def published_weights(name):
     """The published weights model ``name`` loads: the MXNet/GluonCV zoo file
-    (``model_store.PUBLISHED``, no accuracy recorded there), then torchvision's
-    (``torch_hub.TORCHVISION``, with their published ImageNet top-1)."""
-    from gluon_resnet.models.model_store import PUBLISHED
-    from gluon_resnet.models.torch_hub import TORCHVISION
+    (``model_store.PUBLISHED``, with GluonCV's published top-1 where its table lists that
+    file: ``PUBLISHED_TOP1``), then torchvision's (``torch_hub.TORCHVISION``, with their
+    published ImageNet top-1; also into the MXNet-named nets of the same structure)."""
+    from gluon_resnet.models.model_store import PUBLISHED, PUBLISHED_TOP1
+    from gluon_resnet.models.torch_hub import SAME_STRUCTURE, TORCHVISION
     out = []
     if name in PUBLISHED:
         zoo, published = PUBLISHED[name][:2]
-        out.append("%s `%s`" % ({"mxnet": "MXNet", "gluoncv": "GluonCV"}.get(zoo, zoo),
-                                published))
+        top1 = " (top-1 %.2f%%)" % PUBLISHED_TOP1[name] if name in PUBLISHED_TOP1 else ""
+        out.append("%s `%s`%s" % ({"mxnet": "MXNet", "gluoncv": "GluonCV"}.get(zoo, zoo),
+                                  published, top1))
     for key, (ours, _, top1) in sorted(TORCHVISION.items()):
-        if ours == name:
+        if name == ours or name in SAME_STRUCTURE.get(ours, ()):
             out.append("torchvision `%s` (top-1 %.2f%%)" % (key, top1))
     return out
 

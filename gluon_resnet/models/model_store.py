@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import zipfile
 
-__all__ = ["PUBLISHED", "WeightsNotFoundError", "get_model_file", "published_file_name",
+__all__ = ["PUBLISHED", "PUBLISHED_TOP1", "WeightsNotFoundError", "get_model_file", "published_file_name",
            "default_root"]
 
 #: Where both zoos publish, overridable (as in both zoos) by ``$MXNET_GLUON_REPO``.
@@ -74,6 +74,26 @@ PUBLISHED = {
     "densenet169": ("mxnet", "densenet169", "2603f878403c6aa5a71a124c4a3307143d6820e9"),
     "densenet201": ("mxnet", "densenet201", "1cdbc116bc3a1b65832b18cf53e1cb8e7da017eb"),
     "googlenet": ("gluoncv", "googlenet", "c7c89366fb4410c0aeb34827795f7dab9423f950"),
+}
+
+#: ``{our model name: ImageNet top-1 %}`` of the files in ``PUBLISHED``, as GluonCV's model
+#: zoo tables publish them (``docs/model_zoo/csv_tables/Classifications/*.csv`` of
+#: dmlc/gluon-cv), matched by the file's hashtag (the first 8 hex digits of its SHA-1):
+#: where the zoo's table names another file (MXNet's resnet50_v1 and resnet152_v1 are
+#: older files than GluonCV's), or no table lists it (v1s, the CIFAR nets), none is given.
+PUBLISHED_TOP1 = {
+    "resnet18": 70.93, "resnet34": 74.37, "resnet101": 78.34,
+    "resnet18_v2": 71.00, "resnet34_v2": 74.40, "resnet50_v2": 77.11, "resnet101_v2": 78.53,
+    "resnet152_v2": 79.21,
+    "resnet18_v1b": 70.94, "resnet34_v1b": 74.65, "resnet50_v1b": 77.67,
+    "resnet101_v1b": 79.20, "resnet152_v1b": 79.69,
+    "resnet50_v1c": 78.03, "resnet101_v1c": 79.60, "resnet152_v1c": 80.01,
+    "resnet50_v1d": 79.15, "resnet101_v1d": 80.51, "resnet152_v1d": 80.61,
+    "resnext50_32x4d": 79.32, "resnext101_32x4d": 80.37,
+    "alexnet": 54.92, "googlenet": 72.87,
+    "vgg11": 66.62, "vgg13": 67.74, "vgg16": 73.23, "vgg19": 74.11,
+    "vgg11_bn": 68.59, "vgg13_bn": 68.84, "vgg16_bn": 73.10, "vgg19_bn": 74.33,
+    "densenet121": 74.97, "densenet161": 77.70, "densenet169": 76.17, "densenet201": 77.32,
 }
 
 # What a failed download raises; anything else (disk full, permissions) propagates as is.
