@@ -8,6 +8,7 @@ them these tests are skipped, unless GLUON_RESNET_D2L=required (as `make test` s
 """
 import importlib.util
 import os
+import re
 import sys
 
 import mxnet as mx
@@ -17,6 +18,7 @@ import pytest
 import gluon_resnet
 from gluon_resnet import data
 from gluon_resnet.training import evaluate_accuracy
+from conftest import REPO
 
 D2L_V1 = os.path.join(sys.prefix, "d2l-1.0.3", "d2l", "mxnet.py")
 REQUIRED = os.environ.get("GLUON_RESNET_D2L") == "required"
@@ -142,3 +144,60 @@ def test_try_gpu_and_try_all_gpus_are_d2ls(d2l, monkeypatch, gpus):
     for i in range(4):
         assert gluon_resnet.try_gpu(i) == d2l.try_gpu(i)
     assert gluon_resnet.try_all_gpus() == d2l.try_all_gpus()
+
+
+# --- nothing copied from d2l's chapters -------------------------------------------------
+
+# SHA-1 (first 12 hex digits) of the normalised code lines of the ResNet chapter's cells that
+# are not in the d2l package (the residual block's shape checks, the stem and stages, the
+# walk over the layers): fingerprints, not the code. A run of 3 in a row is a copy.
+CHAPTER_FINGERPRINTS = {
+    "166bd6ab2f5b", "eafbad5f7f63", "38a3682b86a3", "4d43c4171a09", "b18693100c72",
+    "3e3600476b9d", "2e60b3ed397a", "c568b695f48f", "63e7863abdc5", "7e1857d6e45e",
+    "0414404472f1", "d342e6b00ef0", "c541c34d096b", "0e96687de265", "e3bccda5a125",
+    "04650894c5a7", "0c920a8ac898", "becea3b266fe", "5db7549956b3", "c87270be5444",
+    "6ab357ee2fd8"}
+
+
+def _code_lines(text):
+    """Code lines without comments or whitespace, the trivial ones (8 characters or
+    fewer: ``)``, ``return X``) left out."""
+    lines = (re.sub(r"\s+", "", line.split("#")[0]) for line in text.splitlines())
+    return [line for line in lines if len(line) > 8]
+
+
+def _our_code():
+    import glob
+    import json
+    for path in sorted(glob.glob(os.path.join(REPO, "tests", "*.py")) +
+                       glob.glob(os.path.join(REPO, "notebooks", "*.ipynb"))):
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        if path.endswith(".ipynb"):
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"]
+                             if c["cell_type"] == "code")
+        yield os.path.relpath(path, REPO), _code_lines(text)
+
+
+def _copied_runs(lines, is_copied, run):
+    flags = [is_copied(i) for i in range(len(lines) - run + 1)]
+    return [lines[i:i + run] for i, f in enumerate(flags) if f]
+
+
+def test_no_notebook_or_test_holds_a_verbatim_d2l_chapter(d2l):
+    """5 code lines in a row as in the installed d2l package's source (its chapters' saved
+    functions and classes: Residual, train_ch6, ...), or 3 in a row of the ResNet
+    chapter's own cells, fail."""
+    import hashlib
+    import inspect
+    theirs = _code_lines(inspect.getsource(d2l))
+    windows = set(zip(*(theirs[i:] for i in range(5))))
+    copies = {}
+    for path, lines in _our_code():
+        hashed = [hashlib.sha1(line.encode()).hexdigest()[:12] in CHAPTER_FINGERPRINTS
+                  for line in lines]
+        found = _copied_runs(lines, lambda i: tuple(lines[i:i + 5]) in windows, 5) + \
+            _copied_runs(lines, lambda i: all(hashed[i:i + 3]) and i + 3 <= len(lines), 3)
+        if found:
+            copies[path] = found[0]
+    assert not copies, copies
