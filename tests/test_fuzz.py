@@ -173,8 +173,13 @@ def test_export_sidecars(export_prefix, tmp_path_factory, drawn):
         meta = deploy.read_meta(str(path))
     except (ValueError, FileNotFoundError) as err:
         assert str(path.parent) in str(err) or "sidecar" in str(err), err
-    else:
-        deploy.Predictor(None, meta)  # a sidecar that passes builds a Predictor
+    else:  # what passes is a sidecar a Predictor can use: the fields it needs, well formed
+        assert meta["format"] in ("symbol", "onnx", "int8", "onnx-int8", "bf16", "safetensors")
+        shape = meta["input_shape"]
+        assert len(shape) == 4 and shape[0] == 1, shape
+        assert all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        assert all(isinstance(v, str) and v for v in meta["files"].values())
+        deploy.Predictor(None, meta)
 
 
 # --- checkpoint.json -----------------------------------------------------------------------
