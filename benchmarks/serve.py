@@ -277,7 +277,9 @@ def markdown(doc):
              "OMP_NUM_THREADS=%d)." % (a["model"], a["size"], a["size"], doc["body_bytes"],
                                        a["batch"], a["delay_ms"], a["seconds"], a["warmup"],
                                        a["threads"]), "",
-             "Command: `%s`" % doc["command"], ""] + machine_lines(doc["machine"]) + [
+             "Command: `%s`" % doc["command"] + (
+                 "; TorchServe's rows measured again with `%s`" % doc["command_torchserve"]
+                 if doc.get("command_torchserve") else ""), ""] + machine_lines(doc["machine"]) + [
              "", "## Served over HTTP", "",
              "| format | batching | concurrency | requests/s | p50 ms | p99 ms | errors |",
              "|---|---|---:|---:|---:|---:|---:|"]
@@ -325,6 +327,9 @@ def parse(argv):
                         help="an interpreter with torch, torchserve and torch-model-archiver "
                         "(see benchmarks/torchserve/peer.py): serve the same ResNet-18 "
                         "there too, as the peer")
+    parser.add_argument("--update-torchserve", action="store_true",
+                        help="with --torchserve: measure only TorchServe again, into the "
+                        "serve.json already in --out")
     parser.add_argument("--out", default=None)
     parser.add_argument("--quick", action="store_true",
                         help="resnet18 at 32 x 32, concurrency 1 and 8, 1 s runs, to a temp dir")
@@ -335,8 +340,23 @@ def parse(argv):
     return args
 
 
+def update_torchserve(args, out):
+    """Measure the TorchServe rows again into an existing ``serve.json`` (the rest kept)."""
+    import json
+    with open(os.path.join(out, "serve.json")) as f:
+        doc = json.load(f)
+    doc["rows"] = [r for r in doc["rows"] if r["format"] != "torchserve"]
+    doc["command_torchserve"] = "python benchmarks/serve.py " + " ".join(sys.argv[1:])
+    with tempfile.TemporaryDirectory() as tmp:
+        torchserve_rows(doc, jpeg(args.size), args, tmp)
+    return doc
+
+
 def main(argv=None):
     args = parse(argv)
+    if args.update_torchserve:
+        out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+        return finish(update_torchserve(args, out), out)
     out = args.out or (tempfile.mkdtemp() if args.quick else
                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     os.makedirs(out, exist_ok=True)
@@ -357,6 +377,11 @@ def main(argv=None):
             doc["soak"] = soak(prefixes[args.formats[0]], body, args)
             print("soak: %(requests)d requests, %(errors)d errors, RSS deviation "
                   "%(max_deviation).3f: %(ok)s" % doc["soak"], flush=True)
+    return finish(doc, out)
+
+
+def finish(doc, out):
+    """Write serve.json and serve.md; 1 if any answer was not 200 or the soak failed."""
     write_json(os.path.join(out, "serve.json"), doc)
     path = os.path.join(out, "serve.md")
     with open(path + ".tmp", "w") as f:

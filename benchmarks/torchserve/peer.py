@@ -67,7 +67,10 @@ class TorchServe:
             f.write("management_address=http://127.0.0.1:%d\n" % _free_port())
             f.write("metrics_address=http://127.0.0.1:%d\n" % _free_port())
             f.write("disable_token_authorization=true\nenable_envvars_config=false\n")
+            # TorchServe's default job queue (100) is shorter than the highest concurrency:
+            # the same 1024 as ours (--queue-size 1024), so neither refuses work.
             f.write("install_py_dep_per_model=false\nload_models=m.mar\n")
+            f.write("job_queue_size=1024\n")
             f.write("model_store=%s\nmodels=%s\n" % (store, json.dumps(models)))
         env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                    PATH=os.path.dirname(python) + os.pathsep + os.environ["PATH"])
