@@ -216,6 +216,17 @@ def test_checkpoint_json(checkpoint_doc, tmp_path_factory, drawn):
                                      str(path))
     except (ValueError, FileNotFoundError) as err:
         assert str(path.parent) in str(err), err
+    else:
+        # Accepted: what was read is a current-format checkpoint whose files are the run's,
+        # beside the JSON, and the optimizer the trainer now has is the one it names.
+        assert read["format"] == checkpoint.FORMAT and read["path"] == str(path)
+        assert sorted(read["files"]) == ["params", "rng", "states"]
+        assert all(os.path.dirname(f) == str(path.parent) and os.path.isfile(f)
+                   for f in read["files"].values())
+        assert all(isinstance(d, int) and d > 0 for d in read["model"]["input_shape"])
+        info = read["optimizer"]
+        assert trainer._optimizer.num_update == info["num_update"]
+        assert trainer._optimizer.begin_num_update == info["begin_num_update"]
 
 
 # --- ONNX files given to load_predictor -------------------------------------------------
