@@ -177,3 +177,24 @@ def get_model_uninitialized(name, **kwargs):
 
 def max_diff(a, b):
     return float(np.abs(a.asnumpy() - b.asnumpy()).max())
+
+
+# Debian's chromium, driven headless through playwright (never playwright's own browser
+# download), for the browser tests (the serve page, the docs site).
+CHROMIUM = "/usr/bin/chromium"
+_CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless chromium; skipped without it, except under CI, where it must be there."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("%s is missing: install Debian's chromium (make browser)" % CHROMIUM)
+        pytest.skip("%s is missing: `make browser` installs Debian's chromium" % CHROMIUM)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=_CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

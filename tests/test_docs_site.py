@@ -19,9 +19,6 @@ from conftest import REPO
 pytestmark = pytest.mark.docs
 
 SITE = os.path.join(REPO, "docs", "_build", "html")
-CHROMIUM = "/usr/bin/chromium"
-_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +27,6 @@ def site():
         pytest.fail("%s has no index.html: `make docs` builds the site (make docs-test "
                     "builds it, then runs these tests)" % SITE)
     return SITE
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("%s is missing: install Debian's chromium (make browser)" % CHROMIUM)
-        pytest.skip("%s is missing: `make browser` installs Debian's chromium" % CHROMIUM)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
-        yield browser
-        browser.close()
 
 
 def _open(browser, path):

@@ -3,31 +3,13 @@ playwright): choose an image, and the top-5 bars appear, each as long as its
 probability, measured on a screenshot against the server's JSON answer."""
 import io
 import json
-import os
 
 import numpy as np
-import pytest
 
 from _serve import ThreadServer, png_bytes, random_image, request, tiny_export
 from gluon_resnet.serve import create_app
 
-CHROMIUM = "/usr/bin/chromium"
-_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
 BAR_RGB = (0x2B, 0x6C, 0xB0)  # .bar's background in gluon_resnet/serve/page.py
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("%s is missing: install Debian's chromium (make browser)" % CHROMIUM)
-        pytest.skip("%s is missing: `make browser` installs Debian's chromium" % CHROMIUM)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_dropping_an_image_shows_the_top_5_as_bars(browser, tmp_path):
