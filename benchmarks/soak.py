@@ -7,7 +7,9 @@ every epoch. A leak (arrays kept per batch or per epoch, a growing history of gr
 unclosed file or figure) shows as a rising line.
 
 The check: after the first ``--settle`` epochs (allocator pools and oneDNN's kernel
-caches fill during them), every epoch's RSS is within 10% of the settled value.
+caches fill during them), every epoch's RSS is within 10% of the settled value. The
+exit status is 0 when it holds, 1 when not. ``--leak-mib N`` plants a leak of N MiB per
+epoch (written arrays kept in a list), to show that the check catches one.
 
 Outputs in ``--out`` (default ``benchmarks/results``): ``soak.md`` (the table of RSS
 by epoch, the verdict, the command, the machine and its CPU flags), ``soak.json`` and
@@ -16,7 +18,8 @@ by epoch, the verdict, the command, the machine and its CPU flags), ``soak.json`
 Usage::
 
     OMP_NUM_THREADS=2 python benchmarks/soak.py --epochs 50
-    python benchmarks/soak.py --quick
+    python benchmarks/soak.py --quick                 # 4 tiny epochs, settled after 2
+    python benchmarks/soak.py --quick --leak-mib 200  # must say NOT flat, exit 1
 """
 import argparse
 import io
@@ -45,6 +48,18 @@ def rss_mib():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+class PlantedLeak:
+    """Keeps ``mib`` MiB of written memory per epoch: a known leak, to show that the
+    check catches one (``--leak-mib``)."""
+
+    def __init__(self, mib):
+        self.mib, self.kept = mib, []
+
+    def on_epoch_end(self, state):
+        import numpy as np
+        self.kept.append(np.ones(self.mib << 20, dtype=np.uint8))  # written: resident
 
 
 class RecordMemory:
@@ -116,25 +131,29 @@ def main(argv=None):
     parser.add_argument("--num-test", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--out", default=None)
-    parser.add_argument("--quick", action="store_true", help="3 tiny epochs, to a temp dir")
+    parser.add_argument("--quick", action="store_true", help="4 tiny epochs, to a temp dir")
+    parser.add_argument("--leak-mib", type=int, default=0,
+                        help="plant a leak of this many MiB per epoch (the check must fail)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.epochs, args.settle, args.num_train, args.num_test = 3, 1, 64, 32
+        args.epochs, args.settle, args.num_train, args.num_test = 4, 2, 64, 32
     out = args.out or (tempfile.mkdtemp() if args.quick else
                        os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     os.makedirs(out, exist_ok=True)
     doc = {"command": "python benchmarks/soak.py " + " ".join(
         sys.argv[1:] if argv is None else argv), "machine": machine_info(),
         "epochs": args.epochs, "settle": args.settle, "model": args.model,
-        "num_train": args.num_train, "num_test": args.num_test, "batch_size": args.batch_size}
+        "num_train": args.num_train, "num_test": args.num_test, "batch_size": args.batch_size,
+        "leak_mib": args.leak_mib}
     train_iter, test_iter = load_data_fashion_mnist(
         args.batch_size, num_train=args.num_train, num_test=args.num_test, augment=True, seed=0)
     net = gluon_resnet.get_model(args.model, classes=10)
     memory = RecordMemory()
     with tempfile.TemporaryDirectory() as run:
-        callbacks = [memory, PrintLines(io.StringIO()),
-                     SaveCurves(os.path.join(run, "curves.png")),
-                     SaveHistory(os.path.join(run, "history.json"))]
+        leak = [PlantedLeak(args.leak_mib)] if args.leak_mib else []
+        callbacks = leak + [memory, PrintLines(io.StringIO()),
+                            SaveCurves(os.path.join(run, "curves.png")),
+                            SaveHistory(os.path.join(run, "history.json"))]
         train(net, train_iter, test_iter, args.epochs, 0.002, optimizer="adam",
               checkpoint_dir=run, callbacks=callbacks, seed=0)
     doc["rss_before_mib"] = round(memory.before, 1)

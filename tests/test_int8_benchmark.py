@@ -1,5 +1,5 @@
 """benchmarks/int8.py and bf16_variants.py run on tiny configurations, so they cannot rot (no
-timing asserted)."""
+speed is asserted; the printed columns must follow from the measured times)."""
 import importlib.util
 import os
 import re
@@ -27,8 +27,20 @@ def test_speed_only_run_times_every_variant(tmp_path):
     if all(importlib.util.find_spec(m) for m in ("onnx", "onnxruntime", "ml_dtypes")):
         expected += ["onnx fp32", "onnx-int8 naive"]
     assert [r[0] for r in rows] == expected, result.stdout
-    assert all(float(r[1]) > 0 for r in rows)
-    assert rows[0][3] == "1.00" and rows[1][4] == "1.00"  # each baseline against itself
+    # Every column follows from the measured milliseconds per batch of 2: images/s is
+    # 2000/ms, and the speed-ups are fp32's and fused fp32's milliseconds over the row's
+    # (to the rounding of the printed figures).
+    ms = {name: float(m) for name, m, _, _, _ in rows}
+    assert all(v > 0 for v in ms.values()), ms
+
+    def close(printed, exact, decimals):
+        slack = 0.5 * 10 ** -decimals + abs(exact) * 0.0101 / min(ms.values())
+        return abs(float(printed) - exact) <= slack
+
+    for name, _, ips, vs_fp32, vs_fused in rows:
+        assert close(ips, 2000 / ms[name], 0), (name, ips, ms[name])
+        assert close(vs_fp32, ms["fp32"] / ms[name], 2), (name, vs_fp32)
+        assert close(vs_fused, ms["fp32 oneDNN"] / ms[name], 2), (name, vs_fused)
     assert "1x32x32, batch 2" in result.stdout
     assert "CPU flags: " in result.stdout and "oneDNN AMX " in result.stdout
 

@@ -1,14 +1,34 @@
 """benchmarks/lineage.py runs on a tiny configuration, so it cannot rot (the accuracies
 it measures need the chapters' schedules; the models are checked against d2l's code and
-the zoos in test_lineage.py)."""
+the zoos in test_lineage.py). The accuracies it reports are checked against the test's
+own count of right answers from each model's checkpoint."""
 import json
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import REPO
+
+
+def _accuracy_of_checkpoint(run_dir, size, fmnist_dir, num_test):
+    """Share of the first ``num_test`` (class-stratified) test images that the net saved
+    in ``run_dir`` classifies right, counted here from its logits."""
+    from gluon_resnet.data import load_data_fashion_mnist
+    from gluon_resnet.training import load_checkpoint
+    net, _ = load_checkpoint(str(run_dir))
+    _, test_iter = load_data_fashion_mnist(num_test, resize=None if size == 28 else size,
+                                           root=str(fmnist_dir), num_train=1,
+                                           num_test=num_test)
+    right = seen = 0
+    for X, y in test_iter:
+        predicted = np.argmax(net(X).asnumpy(), axis=1)
+        right += int((predicted == y.asnumpy()).sum())
+        seen += len(predicted)
+    assert seen == num_test
+    return right, seen
 
 
 @pytest.mark.slow
@@ -25,7 +45,13 @@ def test_quick_lineage_benchmark_trains_resumably_and_writes_results(tmp_path, f
     assert results["d2l_lenet"]["params"] == 61706
     assert results["d2l_lenet"]["macs"] == 416520
     assert results["d2l_lenet"]["lr"] == 0.9 and results["d2l_lenet"]["batch_size"] == 256
-    assert 0 <= results["d2l_resnet18"]["test_acc"] <= 1
+    # Each reported accuracy is what the trained net scores: k right of the 32 images.
+    assert doc["num_test"] == 32
+    for name, r in results.items():
+        right, seen = _accuracy_of_checkpoint(tmp_path / "runs" / name, r["input"][-1],
+                                              fmnist_dir, doc["num_test"])
+        assert r["test_acc"] == pytest.approx(right / seen, abs=1e-9), (name, right)
+        assert r["history"]["test_acc"][-1] == r["test_acc"]
     # Run again: every model is read back from its checkpoint, not trained again.
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
