@@ -159,13 +159,11 @@ def _mutated_doc(valid):
     return st.builds(replace, keys, JSON) | st.builds(drop, keys) | JSON
 
 
-@given(st.data())
-def test_export_sidecars(export_prefix, tmp_path_factory, drawn):
-    prefix, valid = export_prefix
-    doc = drawn.draw(_mutated_doc(valid) | _mutated_doc(valid).map(
-        lambda d: json.dumps(d)[:len(json.dumps(d)) // 2]))
-    path = tmp_path_factory.mktemp("meta") / "net-meta.json"
-    text = doc if isinstance(doc, str) else json.dumps(doc)
+def _read_sidecar(prefix, directory, text):
+    """Write ``text`` as a sidecar beside links to the export's files, and read it: either
+    a refusal that names the file, or a sidecar a Predictor can use (the fields it needs,
+    well formed). Returns the meta, or None when refused."""
+    path = directory / "net-meta.json"
     path.write_text(text)
     for name in ("net-symbol.json", "net-0000.params"):
         os.link(os.path.join(os.path.dirname(prefix), name), str(path.parent / name))
@@ -173,13 +171,45 @@ def test_export_sidecars(export_prefix, tmp_path_factory, drawn):
         meta = deploy.read_meta(str(path))
     except (ValueError, FileNotFoundError) as err:
         assert str(path.parent) in str(err) or "sidecar" in str(err), err
-    else:  # what passes is a sidecar a Predictor can use: the fields it needs, well formed
-        assert meta["format"] in ("symbol", "onnx", "int8", "onnx-int8", "bf16", "safetensors")
-        shape = meta["input_shape"]
-        assert len(shape) == 4 and shape[0] == 1, shape
-        assert all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
-        assert all(isinstance(v, str) and v for v in meta["files"].values())
-        deploy.Predictor(None, meta)
+        return None
+    assert meta["format"] in ("symbol", "onnx", "int8", "onnx-int8", "bf16", "safetensors")
+    shape = meta["input_shape"]
+    assert len(shape) == 4 and shape[0] == 1, shape
+    assert all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+    assert all(isinstance(v, str) and v for v in meta["files"].values())
+    deploy.Predictor(None, meta)
+    return meta
+
+
+@given(st.data())
+def test_export_sidecars(export_prefix, tmp_path_factory, drawn):
+    prefix, valid = export_prefix
+    doc = drawn.draw(_mutated_doc(valid) | _mutated_doc(valid).map(
+        lambda d: json.dumps(d)[:len(json.dumps(d)) // 2]))
+    _read_sidecar(prefix, tmp_path_factory.mktemp("meta"),
+                  doc if isinstance(doc, str) else json.dumps(doc))
+
+
+_JUNK = [None, True, 0, -1, 2.5, "", "zzz", [], [1, 2], {}, {"a": 1}]
+
+
+def test_every_sidecar_field_replaced_or_dropped(export_prefix, tmp_path_factory):
+    """Not left to chance: each field of a valid sidecar replaced by each kind of wrong
+    JSON value, and dropped. Each is refused, or read as a usable sidecar."""
+    prefix, valid = export_prefix
+    refused = {}
+    for key in sorted(valid):
+        for value in _JUNK + ["drop"]:
+            doc = copy.deepcopy(valid)
+            if value == "drop":
+                del doc[key]
+            else:
+                doc[key] = value
+            meta = _read_sidecar(prefix, tmp_path_factory.mktemp("meta"), json.dumps(doc))
+            refused[key] = refused.get(key, 0) + (meta is None)
+    # what a predictor cannot do without refuses every wrong value and its absence
+    for key in ("format", "files", "input_shape"):
+        assert refused[key] == len(_JUNK) + 1, (key, refused[key])
 
 
 # --- checkpoint.json -----------------------------------------------------------------------
