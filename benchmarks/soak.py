@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gluon_resnet  # noqa: E402  (must come before mxnet)
 from _machine import machine_info, machine_lines  # noqa: E402
+import numpy as np  # noqa: E402
 from gluon_resnet.training.callbacks import PrintLines, SaveCurves, SaveHistory  # noqa: E402
 from gluon_resnet.data import load_data_fashion_mnist  # noqa: E402
 from gluon_resnet.params import write_json  # noqa: E402
@@ -58,7 +59,6 @@ class PlantedLeak:
         self.mib, self.kept = mib, []
 
     def on_epoch_end(self, state):
-        import numpy as np
         self.kept.append(np.ones(self.mib << 20, dtype=np.uint8))  # written: resident
 
 

@@ -179,6 +179,15 @@ def max_diff(a, b):
     return float(np.abs(a.asnumpy() - b.asnumpy()).max())
 
 
+def is_count_of(accuracy, n, decimals=None):
+    """Whether ``accuracy`` is k/n for a whole k in 0..n: right answers counted over n
+    examples (a mean of batch means over a short last batch, another denominator or
+    another set would miss it). With ``decimals``: k/n as printed to that many."""
+    k = round(accuracy * n)
+    slack = 1e-6 / n if decimals is None else 0.5 * 10 ** -decimals + 1e-9
+    return 0 <= k <= n and abs(accuracy - k / n) <= slack
+
+
 # Debian's chromium, driven headless through playwright (never playwright's own browser
 # download), for the browser tests (the serve page, the docs site).
 CHROMIUM = "/usr/bin/chromium"

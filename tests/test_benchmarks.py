@@ -15,6 +15,7 @@ import sys
 import pytest
 
 import _torch_ref
+from _published import zoo_counts
 from conftest import REPO
 
 SCRIPT = os.path.join(REPO, "benchmarks", "throughput.py")
@@ -105,32 +106,6 @@ def test_memory_macs_and_parameter_counts(quick_run):
     assert doc["params"]["18"]["gluon_resnet_v1b"] == 11689512
 
 
-def _zoo_macs(name, shape, **kwargs):
-    """Multiply-adds of MXNet's own model-zoo net (convolutions and dense layers), counted
-    from its symbol's shapes: out elements x (in channels / groups) x kernel area."""
-    from mxnet.gluon.model_zoo import vision
-    import mxnet as mx
-    sym = vision.get_model(name, **kwargs)(mx.sym.var("data"))
-    internals = sym.get_internals()
-    _, shapes, _ = internals.infer_shape(data=shape)
-    shape_of = dict(zip(internals.list_outputs(), shapes))
-    nodes = json.loads(sym.tojson())["nodes"]
-    total = 0
-    for node in nodes:
-        if node["op"] in ("Convolution", "FullyConnected"):
-            weight = shape_of[nodes[node["inputs"][1][0]]["name"]]
-            out = shape_of[node["name"] + "_output"]
-            total += _prod(out[1:]) * _prod(weight[1:])
-    return total
-
-
-def _prod(values):
-    out = 1
-    for v in values:
-        out *= int(v)
-    return out
-
-
 def _ceiling_rows(text):
     """The compute-ceiling table's rows: (case, mode, label, threads, img/s, GFLOP/s,
     percent, bf16?)."""
@@ -163,7 +138,7 @@ def test_compute_ceiling_is_measured_and_used(quick_run):
     assert "## Compute ceiling: fp32 matrix product, 256x256" in text
     # The net's multiply-adds, against MXNet's own zoo ResNet-18 (thumbnail, 10 classes)
     # counted from its symbol: the same convolutions and dense layer.
-    macs = _zoo_macs("resnet18_v1", (1, 1, 16, 16), thumbnail=True, classes=10)
+    _, macs = zoo_counts("resnet18_v1", (1, 1, 16, 16), thumbnail=True, classes=10)
     assert doc["macs"]["fmnist28|static|d18|1x16x16"] == macs
     rows = [r for r in _ceiling_rows(text) if r[0] == "fmnist28"]
     static = [r for r in doc["results"] if r["case"] == "fmnist28"

@@ -23,6 +23,7 @@ from gluon_resnet.models.registry import list_models
 from gluon_resnet.training import load_checkpoint, read_checkpoint
 import mxnet as mx  # noqa: E402
 from conftest import run_main  # noqa: E402
+from _published import TORCHVISION_SIZES, zoo_counts  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -99,32 +100,6 @@ def test_existing_run_needs_resume(run, fmnist_dir):
                      "continue it, or choose another --out\n" % out
 
 
-# torchvision's published figures for the same architectures (its model docs: parameters
-# and GFLOPS, which are multiply-accumulates): our v1b is torchvision's ResNet ("v1.5").
-PUBLISHED = {
-    "resnet18": (11689512, 1.81), "resnet34": (21797672, 3.66),
-    "resnet50_v1b": (25557032, 4.09), "resnet101_v1b": (44549160, 7.8),
-    "resnet152_v1b": (60192808, 11.51), "resnext50_32x4d": (25028904, 4.23),
-    "resnext101_32x8d": (88791336, 16.41), "resnext101_64x4d": (83455272, 15.46),
-    "wide_resnet50_2": (68883240, 11.4), "wide_resnet101_2": (126886696, 22.75),
-    "alexnet": (61100840, 0.71), "googlenet": (6624904, 1.5),
-    "vgg11": (132863336, 7.61), "vgg11_bn": (132868840, 7.61),
-    "vgg13": (133047848, 11.31), "vgg13_bn": (133053736, 11.31),
-    "vgg16": (138357544, 15.47), "vgg16_bn": (138365992, 15.47),
-    "vgg19": (143667240, 19.63), "vgg19_bn": (143678248, 19.63),
-    "densenet121": (7978856, 2.83), "densenet161": (28681000, 7.73),
-    "densenet169": (14149480, 3.36), "densenet201": (20013928, 4.29)}
-
-
-def _zoo_params(name):
-    """Parameters of MXNet's own gluon.model_zoo.vision net, from its symbol's shapes."""
-    from mxnet.gluon.model_zoo import vision
-    sym = vision.get_model(name)(mx.sym.var("data"))
-    shapes, _, _ = sym.infer_shape(data=(1, 3, 224, 224))
-    return sum(int(np.prod(shape)) for arg, shape in zip(sym.list_arguments(), shapes)
-               if arg != "data")
-
-
 def test_models_lists_every_model_with_published_parameter_counts():
     code, stdout, _ = run_main(["models"])
     assert code == 0
@@ -132,14 +107,14 @@ def test_models_lists_every_model_with_published_parameter_counts():
     assert sorted(rows) == list_models()
     params = {name: int(row[1].replace(",", "")) for name, row in rows.items()}
     shapes = {name: tuple(int(d) for d in row[4].split("x")) for name, row in rows.items()}
-    for name, (count, gmacs) in PUBLISHED.items():
+    for name, (count, gmacs) in TORCHVISION_SIZES.items():
         assert params[name] == count, name
         assert float(rows[name][2]) == pytest.approx(gmacs, abs=0.011), name
     # MXNet's model zoo, counted here: its ResNet v1 (stride in the 1x1) and v2
     for depth in (18, 34, 50, 101, 152):
         for version in ("v1", "v2"):
             ours = "resnet%d%s" % (depth, "_v2" if version == "v2" else "")
-            assert params[ours] == _zoo_params("resnet%d_%s" % (depth, version)), ours
+            assert params[ours] == zoo_counts("resnet%d_%s" % (depth, version), (1, 3, 224, 224))[0], ours
     # The images each is made for.
     assert shapes["resnet18"] == shapes["alexnet"] == shapes["densenet121"] == (3, 224, 224)
     assert shapes["cifar_resnet20"] == (3, 32, 32) and shapes["lenet"] == (1, 32, 32)

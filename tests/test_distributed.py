@@ -17,7 +17,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import REPO, run_main
+from conftest import REPO, is_count_of, run_main
 from gluon_resnet.data import ImageArrayIter
 from gluon_resnet.training.distributed import create_kvstore, shard_indices
 from gluon_resnet.training.launcher import LaunchError, read_hosts, worker_command
@@ -367,4 +367,4 @@ def test_the_cli_trains_a_dist_async_job_and_rank_0_reports(fmnist_dir, tmp_path
     # counts all 128 test images, so each accuracy is k/128 for a whole k.)
     assert len(history["loss"]) == 2 and history["loss"][1] < history["loss"][0]
     for acc in history["test_acc"]:
-        assert abs(acc * 128 - round(acc * 128)) < 1e-6 and 0 <= round(acc * 128) <= 128, acc
+        assert is_count_of(acc, 128), acc

@@ -25,6 +25,7 @@ from mxnet.gluon.model_zoo import vision
 import _d2l_chapters as chapters
 import gluon_resnet
 from conftest import numpy_mode, randomize, sweep
+from _published import TORCHVISION_SIZES
 from gluon_resnet.models import lineage, model_store
 
 LINEAGE = sorted(lineage.SPECS)
@@ -91,16 +92,9 @@ def test_gluoncv_googlenet_weights(tmp_path):
 
 # --- sizes ----------------------------------------------------------------------------
 
-# torchvision's documented parameter counts and GFLOPS (multiply-adds) of the same
-# architectures at 224x224: MXNet's AlexNet is torchvision's (one tower, 64-192-384-
-# 256-256), and GluonCV's GoogLeNet has torchvision's 3x3 "5x5" branch and BatchNorm.
-PUBLISHED = {"alexnet": (61100840, 0.71), "vgg11": (132863336, 7.61),
-             "vgg13": (133047848, 11.31), "vgg16": (138357544, 15.47),
-             "vgg19": (143667240, 19.63), "vgg11_bn": (132868840, 7.61),
-             "vgg13_bn": (133053736, 11.31), "vgg16_bn": (138365992, 15.47),
-             "vgg19_bn": (143678248, 19.63), "densenet121": (7978856, 2.83),
-             "densenet161": (28681000, 7.73), "densenet169": (14149480, 3.36),
-             "densenet201": (20013928, 4.29), "googlenet": (6624904, 1.50)}
+# torchvision's published sizes of the same architectures (see _published).
+PUBLISHED = {name: size for name, size in TORCHVISION_SIZES.items()
+             if name.startswith(("alexnet", "vgg", "densenet", "googlenet"))}
 
 
 def _summary(name, shape):

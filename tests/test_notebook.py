@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import REPO
+from conftest import REPO, is_count_of
 
 NOTEBOOK = os.path.join(REPO, "notebooks", "fashion_mnist_resnet.ipynb")
 
@@ -132,6 +132,5 @@ def test_lineage_notebook_shows_each_idea_and_trains_every_d2l_form(tmp_path, mo
     # for a whole k, which a miscount (another denominator, a mean of batch means over a
     # short last batch, the training accuracy) would miss.
     for name, printed in accs:
-        k = round(float(printed) * 128)
-        assert 0 <= k <= 128 and abs(float(printed) - k / 128) <= 0.0005 + 1e-9, (name, printed)
+        assert is_count_of(float(printed), 128, decimals=3), (name, printed)
     assert any("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, is_count_of
 
 
 def run_quick(tmp_path, fmnist_dir, *args):
@@ -17,12 +17,6 @@ def run_quick(tmp_path, fmnist_dir, *args):
         capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads((tmp_path / "time_to_accuracy.json").read_text())["runs"]["smoke"]
-
-
-def _of_256(accuracy):
-    """Whether ``accuracy`` is k/256 for a whole k in 0..256."""
-    k = accuracy * 256
-    return 0 <= k <= 256 and abs(k - round(k)) < 1e-6
 
 
 @pytest.mark.slow
@@ -38,7 +32,7 @@ def test_quick_run_writes_curve_table_and_plot(tmp_path, fmnist_dir):
     assert times == sorted(times) and times[-1] > 0
     # Each accuracy counts right answers among the 256 test images (a mean over batches
     # of unequal sizes would not be k/256).
-    assert all(_of_256(point["test_acc"]) for point in curve)
+    assert all(is_count_of(point["test_acc"], 256) for point in curve)
     assert "| smoke |" in (tmp_path / "time_to_accuracy.md").read_text()
     assert (tmp_path / "time_to_accuracy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -51,4 +45,4 @@ def test_a_spent_budget_stops_training_within_the_epoch(tmp_path, fmnist_dir):
     curve = run["curve"]
     assert len(curve) == 1 and curve[0]["epoch"] < 0.5
     assert run["result"]["stopped"] == "time budget of 0 s spent"
-    assert _of_256(curve[0]["test_acc"]) and curve[0]["seconds"] >= 0.06
+    assert is_count_of(curve[0]["test_acc"], 256) and curve[0]["seconds"] >= 0.06
